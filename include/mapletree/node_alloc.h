@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The node cache behind every maple tree: 256-byte nodes carved from slabs.
+ * Included by <mapletree/maple_tree.h>.
+ */
+#ifndef MAPLETREE_NODE_ALLOC_H
+#define MAPLETREE_NODE_ALLOC_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What the node cache holds, all trees together. */
+struct mt_cache_stats {
+	size_t nodes_live;	/* nodes in trees or reservations */
+	size_t nodes_free;	/* cached, ready for reuse */
+	size_t nodes_rcu;	/* waiting for a grace period */
+	size_t slabs;		/* slabs held from the system */
+	size_t bytes_held;	/* memory held from the system */
+	unsigned long forbidden_allocs;	/* allocations tried in a forbid section */
+};
+
+/*
+ * mt_cache_stats() - Fill @st with a snapshot of the cache. Context: any
+ * thread; takes the cache lock briefly. Counts are exact when no tree is
+ * being written.
+ */
+void mt_cache_stats(struct mt_cache_stats *st);
+
+/*
+ * mt_cache_shrink() - Give every slab with no live node back to the system.
+ * Context: any thread; takes the cache lock. Return: bytes returned.
+ */
+size_t mt_cache_shrink(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MAPLETREE_NODE_ALLOC_H */

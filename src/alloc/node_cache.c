@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The node cache: 256-byte nodes carved from 64 KiB slabs aligned to their
+ * size, so a node finds its slab by masking its address. Each thread keeps
+ * a small magazine of free nodes so the common allocation and free touch no
+ * shared state; magazines trade nodes with the slabs in batches under one
+ * lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "maple/node.h"
+
+#define SLAB_SIZE		(64 * 1024)
+#define SLAB_NODES		(SLAB_SIZE / MAPLE_NODE_SIZE - 1)
+#define MAGAZINE_SIZE		32
+#define MAGAZINE_BATCH		16
+
+/* The first 256 bytes of every slab; the nodes follow. */
+struct slab {
+	struct slab *all_next, *all_prev;	/* every slab */
+	struct slab *part_next, *part_prev;	/* slabs with free nodes */
+	struct maple_node *free;		/* linked through slot[0] */
+	unsigned int nr_free;
+	bool partial;
+};
+
+_Static_assert(sizeof(struct slab) <= MAPLE_NODE_SIZE, "slab header fits");
+
+struct magazine {
+	struct maple_node *node[MAGAZINE_SIZE];
+	unsigned int nr;
+	bool registered;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct slab *all;
+	struct slab *partial;
+	size_t slabs;
+	long nodes_live;	/* atomic */
+	long nodes_rcu;		/* atomic */
+	pthread_key_t key;
+	pthread_once_t once;
+} cache = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.once = PTHREAD_ONCE_INIT,
+};
+
+static __thread struct magazine magazine;
+
+static struct slab *node_slab(struct maple_node *node)
+{
+	return (struct slab *)((unsigned long)node & ~(unsigned long)(SLAB_SIZE - 1));
+}
+
+static void partial_add(struct slab *slab)
+{
+	slab->partial = true;
+	slab->part_prev = NULL;
+	slab->part_next = cache.partial;
+	if (cache.partial)
+		cache.partial->part_prev = slab;
+	cache.partial = slab;
+}
+
+static void partial_del(struct slab *slab)
+{
+	if (slab->part_prev)
+		slab->part_prev->part_next = slab->part_next;
+	else
+		cache.partial = slab->part_next;
+	if (slab->part_next)
+		slab->part_next->part_prev = slab->part_prev;
+	slab->partial = false;
+}
+
+/* A new slab with every node free, on both lists. Cache lock held. */
+static struct slab *slab_new(void)
+{
+	struct slab *slab = aligned_alloc(SLAB_SIZE, SLAB_SIZE);
+	struct maple_node *nodes;
+	unsigned int i;
+
+	if (!slab)
+		return NULL;
+	memset(slab, 0, sizeof(*slab));
+	nodes = (struct maple_node *)((char *)slab + MAPLE_NODE_SIZE);
+	for (i = 0; i < SLAB_NODES; i++)
+		nodes[i].slot[0] = i + 1 < SLAB_NODES ? &nodes[i + 1] : NULL;
+	slab->free = nodes;
+	slab->nr_free = SLAB_NODES;
+	slab->all_next = cache.all;
+	if (cache.all)
+		cache.all->all_prev = slab;
+	cache.all = slab;
+	partial_add(slab);
+	cache.slabs++;
+	return slab;
+}
+
+static void slab_destroy(struct slab *slab)
+{
+	if (slab->partial)
+		partial_del(slab);
+	if (slab->all_prev)
+		slab->all_prev->all_next = slab->all_next;
+	else
+		cache.all = slab->all_next;
+	if (slab->all_next)
+		slab->all_next->all_prev = slab->all_prev;
+	cache.slabs--;
+	free(slab);
+}
+
+/* Return a free node to its slab. Cache lock held. */
+static void slab_put(struct maple_node *node)
+{
+	struct slab *slab = node_slab(node);
+
+	node->slot[0] = slab->free;
+	slab->free = node;
+	slab->nr_free++;
+	if (!slab->partial)
+		partial_add(slab);
+}
+
+static struct maple_node *slab_get(bool may_grow)
+{
+	struct slab *slab = cache.partial;
+	struct maple_node *node;
+
+	if (!slab) {
+		if (!may_grow)
+			return NULL;
+		slab = slab_new();
+		if (!slab)
+			return NULL;
+	}
+	node = slab->free;
+	slab->free = node->slot[0];
+	if (--slab->nr_free == 0)
+		partial_del(slab);
+	return node;
+}
+
+static void magazine_drain(struct magazine *mag, unsigned int keep)
+{
+	pthread_mutex_lock(&cache.lock);
+	while (mag->nr > keep)
+		slab_put(mag->node[--mag->nr]);
+	pthread_mutex_unlock(&cache.lock);
+}
+
+static void magazine_release(void *arg)
+{
+	magazine_drain(arg, 0);
+}
+
+static void cache_init_key(void)
+{
+	pthread_key_create(&cache.key, magazine_release);
+}
+
+static void magazine_register(struct magazine *mag)
+{
+	pthread_once(&cache.once, cache_init_key);
+	pthread_setspecific(cache.key, mag);
+	mag->registered = true;
+}
+
+/* Move up to a batch of nodes from the slabs into the magazine. */
+static void magazine_fill(struct magazine *mag, bool may_grow)
+{
+	unsigned int got = 0;
+
+	pthread_mutex_lock(&cache.lock);
+	while (got < MAGAZINE_BATCH) {
+		struct maple_node *node = slab_get(may_grow);
+
+		if (!node)
+			break;
+		mag->node[mag->nr++] = node;
+		got++;
+	}
+	pthread_mutex_unlock(&cache.lock);
+}
+
+struct maple_node *mt_node_alloc(gfp_t gfp)
+{
+	struct magazine *mag = &magazine;
+	struct maple_node *node;
+
+	if (!mag->registered)
+		magazine_register(mag);
+	if (!mag->nr)
+		magazine_fill(mag, gfp & __GFP_DIRECT_RECLAIM);
+	if (!mag->nr)
+		return NULL;
+	node = mag->node[--mag->nr];
+	__atomic_fetch_add(&cache.nodes_live, 1, __ATOMIC_RELAXED);
+	memset(node, 0, sizeof(*node));
+	return node;
+}
+
+static void node_put(struct maple_node *node)
+{
+	struct magazine *mag = &magazine;
+
+	if (!mag->registered)
+		magazine_register(mag);
+	if (mag->nr == MAGAZINE_SIZE)
+		magazine_drain(mag, MAGAZINE_BATCH);
+	mag->node[mag->nr++] = node;
+}
+
+void mt_node_free(struct maple_node *node)
+{
+	__atomic_fetch_sub(&cache.nodes_live, 1, __ATOMIC_RELAXED);
+	node_put(node);
+}
+
+/* A node leaves its tree for an RCU wait (+1) or comes back after it (-1). */
+void mt_node_account_rcu(long delta)
+{
+	__atomic_fetch_add(&cache.nodes_rcu, delta, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&cache.nodes_live, delta, __ATOMIC_RELAXED);
+}
+
+/* Free a node whose grace period has ended (it was counted as rcu). */
+void mt_node_free_rcu(struct maple_node *node)
+{
+	__atomic_fetch_sub(&cache.nodes_rcu, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&cache.nodes_live, 1, __ATOMIC_RELAXED);
+	mt_node_free(node);
+}
+
+void mt_cache_stats(struct mt_cache_stats *st)
+{
+	size_t total;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&cache.lock);
+	st->slabs = cache.slabs;
+	pthread_mutex_unlock(&cache.lock);
+	st->nodes_live = (size_t)__atomic_load_n(&cache.nodes_live, __ATOMIC_RELAXED);
+	st->nodes_rcu = (size_t)__atomic_load_n(&cache.nodes_rcu, __ATOMIC_RELAXED);
+	total = st->slabs * SLAB_NODES;
+	st->nodes_free = total > st->nodes_live + st->nodes_rcu ?
+			 total - st->nodes_live - st->nodes_rcu : 0;
+	st->bytes_held = st->slabs * SLAB_SIZE;
+}
+
+size_t mt_cache_shrink(void)
+{
+	struct slab *slab, *next;
+	size_t freed = 0;
+
+	/* This thread's magazine may hold the last node of a slab. */
+	if (magazine.nr)
+		magazine_drain(&magazine, 0);
+	pthread_mutex_lock(&cache.lock);
+	for (slab = cache.partial; slab; slab = next) {
+		next = slab->part_next;
+		if (slab->nr_free == SLAB_NODES) {
+			slab_destroy(slab);
+			freed += SLAB_SIZE;
+		}
+	}
+	pthread_mutex_unlock(&cache.lock);
+	return freed;
+}
+
+/* At exit, give everything back if no tree still holds a node. */
+__attribute__((destructor)) static void mt_cache_teardown(void)
+{
+	if (__atomic_load_n(&cache.nodes_live, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&cache.nodes_rcu, __ATOMIC_RELAXED))
+		return;
+	magazine.nr = 0;
+	pthread_mutex_lock(&cache.lock);
+	while (cache.all)
+		slab_destroy(cache.all);
+	pthread_mutex_unlock(&cache.lock);
+}

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Node layout and pointer encodings. Internal to the library.
+ *
+ * A node is 256 bytes and 256-byte aligned, so a pointer to it has eight
+ * free low bits. Slot i of a node covers (pivot[i-1], pivot[i]]; slot 0
+ * starts at the node's minimum and the last used slot ends at its maximum,
+ * both of which come from the parent. The last used pivot equals the
+ * node's maximum unless every slot is used, and pivots past it are 0, so
+ * the data end is found without metadata.
+ *
+ * Encoded node pointers ("enodes", as stored in the root and in the slots
+ * of internal nodes): address | type << 3 | 2. The 2 makes them internal
+ * entries above 4096, which a caller's entry never is in the root pointer
+ * (such entries are stored in a leaf instead), so a root value tells by
+ * itself whether it is a node.
+ *
+ * Parent word of a live node: parent address | slot << 2 for a node whose
+ * parent is a node, or tree address | MT_PARENT_ROOT for the root. A dead
+ * node (replaced, waiting for a grace period) has MT_PARENT_DEAD set; its
+ * other bytes may then be reused for RCU bookkeeping, so a reader checks
+ * the parent word after reading anything else and restarts if it is dead.
+ */
+#ifndef MAPLETREE_NODE_H
+#define MAPLETREE_NODE_H
+
+#include <mapletree/maple_tree.h>
+#include <stdint.h>
+
+#define MAPLE_NODE_SIZE		256
+#define MAPLE_NODE_SLOTS	16
+#define MAPLE_NODE_PIVOTS	15
+/* Fewest slots a node other than the root or a rightmost node may use. */
+#define MAPLE_NODE_MIN		7
+
+enum maple_type {
+	maple_leaf_64 = 1,
+	maple_range_64 = 2,
+};
+
+struct maple_node {
+	unsigned long parent;
+	unsigned long pivot[MAPLE_NODE_PIVOTS];
+	void *slot[MAPLE_NODE_SLOTS];
+};
+
+_Static_assert(sizeof(struct maple_node) == MAPLE_NODE_SIZE,
+	       "a node is 256 bytes");
+
+#define MT_ENODE_MARK		2UL
+#define MT_ENODE_TYPE_SHIFT	3
+#define MT_NODE_MASK		(~(unsigned long)(MAPLE_NODE_SIZE - 1))
+
+#define MT_PARENT_DEAD		1UL
+#define MT_PARENT_ROOT		2UL
+#define MT_PARENT_SLOT_SHIFT	2
+#define MT_PARENT_SLOT_MASK	0x3cUL
+
+#if defined(__SANITIZE_THREAD__)
+#define MT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MT_TSAN 1
+#endif
+#endif
+#ifdef MT_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+/* Relaxed accesses to fields a concurrent reader may load. */
+#define mt_read(p)		__atomic_load_n(&(p), __ATOMIC_RELAXED)
+#define mt_write(p, v)		__atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
+/* Publication: everything written before is visible to whoever loads it. */
+#define mt_publish(p, v)	__atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define mt_acquire(p)		__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+
+static inline bool mt_is_node(const void *entry)
+{
+	return xa_is_internal(entry) && (unsigned long)entry > 4096;
+}
+
+static inline struct maple_node *mte_to_node(const void *enode)
+{
+	return (struct maple_node *)((unsigned long)enode & MT_NODE_MASK);
+}
+
+static inline enum maple_type mte_type(const void *enode)
+{
+	return (enum maple_type)(((unsigned long)enode >> MT_ENODE_TYPE_SHIFT) & 3);
+}
+
+static inline bool mte_is_leaf(const void *enode)
+{
+	return mte_type(enode) == maple_leaf_64;
+}
+
+static inline void *mt_mk_enode(struct maple_node *node, enum maple_type type)
+{
+	return (void *)((unsigned long)node |
+			((unsigned long)type << MT_ENODE_TYPE_SHIFT) |
+			MT_ENODE_MARK);
+}
+
+static inline unsigned long mt_parent_word(struct maple_node *parent,
+					   unsigned int slot)
+{
+	return (unsigned long)parent | ((unsigned long)slot << MT_PARENT_SLOT_SHIFT);
+}
+
+static inline unsigned long mt_root_parent_word(const struct maple_tree *mt)
+{
+	return (unsigned long)mt | MT_PARENT_ROOT;
+}
+
+static inline bool mt_node_dead(struct maple_node *node)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return mt_read(node->parent) & MT_PARENT_DEAD;
+}
+
+/* Index of the last used slot of a node whose maximum is @max. */
+static inline unsigned char mt_node_end(struct maple_node *node,
+					unsigned long max)
+{
+	unsigned char i;
+
+	for (i = 0; i < MAPLE_NODE_PIVOTS; i++)
+		if (mt_read(node->pivot[i]) >= max)
+			return i;
+	return MAPLE_NODE_PIVOTS;
+}
+
+/* Upper bound of slot @off of a node whose maximum is @max. */
+static inline unsigned long mt_slot_max(struct maple_node *node,
+					unsigned char off, unsigned long max)
+{
+	return off < MAPLE_NODE_PIVOTS ? mt_read(node->pivot[off]) : max;
+}
+
+/* Lower bound of slot @off of a node whose minimum is @min. */
+static inline unsigned long mt_slot_min(struct maple_node *node,
+					unsigned char off, unsigned long min)
+{
+	return off ? mt_read(node->pivot[off - 1]) + 1 : min;
+}
+
+/* The slot of a node that covers @index (which lies within the node). */
+static inline unsigned char mt_node_find(struct maple_node *node,
+					 unsigned long index)
+{
+	unsigned char i;
+
+	for (i = 0; i < MAPLE_NODE_PIVOTS; i++)
+		if (index <= mt_read(node->pivot[i]))
+			return i;
+	return MAPLE_NODE_PIVOTS;
+}
+
+static inline unsigned int mt_tree_height(const struct maple_tree *mt)
+{
+	return (mt->ma_flags & MT_FLAGS_HEIGHT_MASK) >> MT_FLAGS_HEIGHT_OFFSET;
+}
+
+static inline void mt_set_height(struct maple_tree *mt, unsigned int height)
+{
+	unsigned int flags = mt->ma_flags & ~MT_FLAGS_HEIGHT_MASK;
+
+	mt->ma_flags = flags | (height << MT_FLAGS_HEIGHT_OFFSET);
+}
+
+static inline bool mt_rcu_mode(const struct maple_tree *mt)
+{
+	return mt->ma_flags & MT_FLAGS_USE_RCU;
+}
+
+/* ---- Shared between the files of src/maple ------------------------------ */
+
+/* Node allocation (src/alloc). */
+struct maple_node *mt_node_alloc(gfp_t gfp);
+void mt_node_free(struct maple_node *node);
+void mt_node_account_rcu(long delta);
+void mt_node_free_rcu(struct maple_node *node);
+
+/* rcu.c: retire a replaced node (RCU mode) or free it at once. */
+void mt_node_retire(struct maple_tree *mt, struct maple_node *node);
+void mt_retired_flush(struct maple_tree *mt);
+
+/* lock.c: abort unless the caller holds the writer lock (debug builds). */
+void mt_assert_locked(const struct maple_tree *mt, const char *func);
+
+/* tree.c: the Normal API's writer lock (checked for external locks). */
+void mt_normal_lock(struct maple_tree *mt);
+void mt_normal_unlock(struct maple_tree *mt);
+
+/* walk.c: the reader's descent. */
+void *mt_root(const struct maple_tree *mt);
+void *mas_descend(struct ma_state *mas, unsigned long index);
+
+/* store.c */
+int mt_store_range(struct ma_state *mas, unsigned long first,
+		   unsigned long last, void *entry, gfp_t gfp);
+void mas_release_alloc(struct ma_state *mas);
+
+#endif /* MAPLETREE_NODE_H */

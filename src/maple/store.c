@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The writer: every store, erase and NULL store goes through one algorithm.
+ *
+ * A store of [first, last] replaces, at the leaf level, the run of leaves
+ * from the one holding @first to the one holding @last by the content
+ * "entries before first, the new entry, entries after last" (NULL pieces
+ * coalesced). That content is cut into as few nodes as fit, and the new
+ * nodes replace the run in the level above, whose own run (the parents of
+ * the first and last nodes) is rebuilt the same way, and so on up. A run
+ * whose content falls below MAPLE_NODE_MIN absorbs a neighbour at its level
+ * (sibling or cousin); one that overflows pushes into a left sibling with
+ * room before splitting. The walk stops at the first level where a single
+ * node keeps its pivots and only changes slots: those slot stores are the
+ * one point where the new structure becomes visible, so readers in RCU mode
+ * see the old tree or the new one, never a mixture. Replacing the root is
+ * the same single store into the tree's root pointer.
+ *
+ * Each store type of the kernel's vocabulary is a case of this: exact fit
+ * (same pivots in the leaf: slot store in place), slot store and append
+ * (one node rebuilt, in place outside RCU mode), split (two or more nodes),
+ * rebalance (a neighbour absorbed), spanning store (first and last in
+ * different leaves), new root and height changes at the top.
+ *
+ * All nodes are taken before anything visible changes. If one cannot be
+ * had, the walk goes on counting what it would need (for mas_nomem()), the
+ * nodes taken are handed back and the tree is untouched. The same counting
+ * walk, run on purpose, is mas_preallocate(): its count is exact.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "maple/node.h"
+
+#define MT_BIG_SLOTS		64
+#define MT_MAX_NEW		(4 * MAPLE_HEIGHT_MAX + 2)
+
+/* Content being distributed into nodes at one level. */
+struct mt_big {
+	unsigned long pivot[MT_BIG_SLOTS];
+	void *slot[MT_BIG_SLOTS];
+	unsigned int n;
+};
+
+/* One level of a path from the root: a node and where the walk went. */
+struct mt_level {
+	struct maple_node *node;
+	unsigned long min, max;
+	unsigned char off, end;
+};
+
+struct mt_new {
+	struct maple_node *node;
+	unsigned char level, count;
+};
+
+enum mt_plan {
+	plan_slots,	/* same pivots: store changed slots in place */
+	plan_rewrite,	/* rewrite the top node in place (not RCU mode) */
+	plan_root,	/* publish new_root */
+};
+
+struct mt_wr {
+	struct ma_state *mas;
+	struct maple_tree *mt;
+	unsigned long first, last;
+	void *entry;
+	gfp_t gfp;
+	unsigned int height;		/* levels, the virtual leaf counting */
+	bool counting;			/* an allocation failed (or dry run) */
+	unsigned int needed;		/* nodes the store needs in all */
+	unsigned int nr_new;
+	struct mt_new new[MT_MAX_NEW];
+	struct mt_level left[MAPLE_HEIGHT_MAX + 1];
+	struct mt_level right[MAPLE_HEIGHT_MAX + 1];
+	unsigned long run_min[MAPLE_HEIGHT_MAX + 1];
+	unsigned long run_max[MAPLE_HEIGHT_MAX + 1];
+	/* The plan, carried out by wr_commit(). */
+	enum mt_plan plan;
+	unsigned int top;		/* level of the last run handled */
+	void *new_root;
+	unsigned int new_height;
+	struct mt_big top_content;
+	/* A tree without nodes is treated as one leaf held here. */
+	struct maple_node vnode;
+	struct maple_node scratch;
+};
+
+/* ---- Nodes reserved in an ma_state -------------------------------------- */
+
+static struct maple_node *mas_alloc_pop(struct ma_state *mas)
+{
+	struct maple_node *node = mas->alloc;
+
+	if (node) {
+		mas->alloc = node->slot[0];
+		memset(node, 0, sizeof(*node));
+	}
+	return node;
+}
+
+static void mas_alloc_push(struct ma_state *mas, struct maple_node *node)
+{
+	node->slot[0] = mas->alloc;
+	mas->alloc = node;
+}
+
+static unsigned int mas_alloc_count(const struct ma_state *mas)
+{
+	const struct maple_node *node = mas->alloc;
+	unsigned int n = 0;
+
+	for (; node; node = node->slot[0])
+		n++;
+	return n;
+}
+
+void mas_release_alloc(struct ma_state *mas)
+{
+	struct maple_node *node;
+
+	while ((node = mas->alloc)) {
+		mas->alloc = node->slot[0];
+		mt_node_free(node);
+	}
+}
+
+/* Top up the reserve of @mas to @want nodes. Return false if out of memory. */
+static bool mas_alloc_fill(struct ma_state *mas, unsigned int want, gfp_t gfp)
+{
+	unsigned int have = mas_alloc_count(mas);
+
+	for (; have < want; have++) {
+		struct maple_node *node = mt_node_alloc(gfp);
+
+		if (!node)
+			return false;
+		mas_alloc_push(mas, node);
+	}
+	return true;
+}
+
+static struct maple_node *wr_alloc(struct mt_wr *wr, unsigned int level,
+				   unsigned int count)
+{
+	struct maple_node *node = NULL;
+
+	wr->needed++;
+	if (!wr->counting) {
+		node = mas_alloc_pop(wr->mas);
+		if (!node)
+			node = mt_node_alloc(wr->gfp);
+		if (!node)
+			wr->counting = true;
+	}
+	if (!node)
+		return &wr->scratch;
+	wr->new[wr->nr_new++] = (struct mt_new){ node, level, count };
+	return node;
+}
+
+/* ---- Paths -------------------------------------------------------------- */
+
+/* Walk from the root for @index, filling @path from the root to @stop. */
+static void wr_walk(struct mt_wr *wr, struct mt_level *path,
+		    unsigned long index, unsigned int stop)
+{
+	void *enode = wr->mt->ma_root;
+	unsigned long min = 0, max = ULONG_MAX;
+	int level;
+
+	for (level = (int)wr->height - 1; level >= (int)stop; level--) {
+		struct maple_node *node = mte_to_node(enode);
+		unsigned char off = mt_node_find(node, index);
+
+		path[level] = (struct mt_level){
+			node, min, max, off, mt_node_end(node, max)
+		};
+		min = mt_slot_min(node, off, min);
+		max = mt_slot_max(node, off, max);
+		enode = node->slot[off];
+	}
+}
+
+/* A tree with no nodes becomes a virtual leaf: [0,0] root entry, NULL. */
+static void wr_virtual_leaf(struct mt_wr *wr, void *root)
+{
+	struct maple_node *v = &wr->vnode;
+	unsigned char end = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (root) {
+		v->slot[0] = root;
+		end = 1;
+	}
+	v->pivot[end] = ULONG_MAX;
+	wr->height = 1;
+	wr->left[0] = (struct mt_level){ v, 0, ULONG_MAX, 0, end };
+	wr->left[0].off = mt_node_find(v, wr->first);
+	wr->right[0] = wr->left[0];
+	wr->right[0].off = mt_node_find(v, wr->last);
+}
+
+static void wr_init_paths(struct mt_wr *wr)
+{
+	void *root = wr->mt->ma_root;
+
+	if (!mt_is_node(root)) {
+		wr_virtual_leaf(wr, root);
+		return;
+	}
+	wr->height = mt_tree_height(wr->mt);
+	wr_walk(wr, wr->left, wr->first, 0);
+	if (wr->last <= wr->left[0].max) {
+		memcpy(wr->right, wr->left, sizeof(wr->left[0]) * wr->height);
+		wr->right[0].off = mt_node_find(wr->left[0].node, wr->last);
+	} else {
+		wr_walk(wr, wr->right, wr->last, 0);
+	}
+}
+
+/* ---- Content ------------------------------------------------------------ */
+
+static void big_push(struct mt_big *b, unsigned long pivot, void *slot)
+{
+	/* Leaves only: internal slots are never NULL. */
+	if (b->n && !slot && !b->slot[b->n - 1]) {
+		b->pivot[b->n - 1] = pivot;
+		return;
+	}
+	b->pivot[b->n] = pivot;
+	b->slot[b->n] = slot;
+	b->n++;
+}
+
+/* Append slots [from, to) of the node at @l. */
+static void big_copy(struct mt_big *b, const struct mt_level *l,
+		     unsigned int from, unsigned int to)
+{
+	unsigned int i;
+
+	for (i = from; i < to; i++)
+		big_push(b, mt_slot_max(l->node, i, l->max), l->node->slot[i]);
+}
+
+static void big_prepend_node(struct mt_big *b, const struct mt_level *l)
+{
+	struct mt_big tmp;
+	unsigned int i;
+
+	tmp.n = 0;
+	big_copy(&tmp, l, 0, l->end + 1U);
+	/* Pushed one by one so NULLs meeting at the seam coalesce. */
+	for (i = 0; i < b->n; i++)
+		big_push(&tmp, b->pivot[i], b->slot[i]);
+	*b = tmp;
+}
+
+static void wr_leaf_content(struct mt_wr *wr, struct mt_big *b)
+{
+	const struct mt_level *l = &wr->left[0], *r = &wr->right[0];
+
+	big_copy(b, l, 0, l->off);
+	if (mt_slot_min(l->node, l->off, l->min) < wr->first)
+		big_push(b, wr->first - 1, l->node->slot[l->off]);
+	big_push(b, wr->last, wr->entry);
+	if (mt_slot_max(r->node, r->off, r->max) > wr->last)
+		big_push(b, mt_slot_max(r->node, r->off, r->max),
+			 r->node->slot[r->off]);
+	big_copy(b, r, r->off + 1U, r->end + 1U);
+}
+
+static void wr_internal_content(struct mt_wr *wr, unsigned int level,
+				const struct mt_big *below, struct mt_big *b)
+{
+	const struct mt_level *l = &wr->left[level], *r = &wr->right[level];
+	unsigned int i;
+
+	big_copy(b, l, 0, l->off);
+	for (i = 0; i < below->n; i++)
+		big_push(b, below->pivot[i], below->slot[i]);
+	big_copy(b, r, r->off + 1U, r->end + 1U);
+}
+
+/* ---- Decisions ---------------------------------------------------------- */
+
+static bool wr_single(const struct mt_wr *wr, unsigned int level)
+{
+	return wr->left[level].node == wr->right[level].node;
+}
+
+static bool wr_whole(const struct mt_wr *wr, unsigned int level)
+{
+	return wr->left[level].min == 0 && wr->right[level].max == ULONG_MAX;
+}
+
+static bool wr_same_pivots(const struct mt_level *l, const struct mt_big *b)
+{
+	unsigned int i;
+
+	if (b->n != l->end + 1U)
+		return false;
+	for (i = 0; i + 1 < b->n; i++)
+		if (b->pivot[i] != l->node->pivot[i])
+			return false;
+	return true;
+}
+
+/*
+ * Bring a run that is too small up to size by absorbing a neighbour, or let
+ * one that is too big push into its left sibling instead of splitting. The
+ * rightmost node of a level may stay small: appends then fill nodes fully.
+ */
+static void wr_balance(struct mt_wr *wr, unsigned int level, struct mt_big *b)
+{
+	struct mt_level *l = &wr->left[level], *r = &wr->right[level];
+	const struct mt_level *lp = &wr->left[level + 1];
+	const struct mt_level *rp = &wr->right[level + 1];
+
+	if (b->n < MAPLE_NODE_MIN && r->max != ULONG_MAX) {
+		if (lp->off > 0 || (rp->off == rp->end && l->min > 0)) {
+			wr_walk(wr, wr->left, l->min - 1, level);
+			big_prepend_node(b, l);
+		} else {
+			wr_walk(wr, wr->right, r->max + 1, level);
+			big_copy(b, r, 0, r->end + 1U);
+		}
+	} else if (b->n > MAPLE_NODE_SLOTS && lp->off > 0) {
+		struct mt_level sib;
+
+		sib.node = mte_to_node(lp->node->slot[lp->off - 1]);
+		sib.max = l->min - 1;
+		sib.end = mt_node_end(sib.node, sib.max);
+		if (sib.end + 1U + b->n <= 2 * MAPLE_NODE_SLOTS) {
+			wr_walk(wr, wr->left, l->min - 1, level);
+			big_prepend_node(b, l);
+		}
+	}
+}
+
+/* Cut @n slots into node sizes; return how many nodes. */
+static unsigned int wr_split(unsigned int n, bool right_edge,
+			     unsigned int *sizes)
+{
+	unsigned int k, i;
+
+	if (n <= MAPLE_NODE_SLOTS) {
+		sizes[0] = n;
+		return 1;
+	}
+	if (right_edge) {
+		for (k = 0; n > MAPLE_NODE_SLOTS; n -= MAPLE_NODE_SLOTS)
+			sizes[k++] = MAPLE_NODE_SLOTS;
+		sizes[k++] = n;
+		return k;
+	}
+	k = (n + MAPLE_NODE_SLOTS - 1) / MAPLE_NODE_SLOTS;
+	for (i = 0; i < k; i++)
+		sizes[i] = n / k + (i < n % k);
+	return k;
+}
+
+static void node_fill(struct maple_node *node, const struct mt_big *b,
+		      unsigned int from, unsigned int count)
+{
+	unsigned int j;
+
+	for (j = 0; j < count; j++) {
+		node->slot[j] = b->slot[from + j];
+		if (j < MAPLE_NODE_PIVOTS)
+			node->pivot[j] = b->pivot[from + j];
+	}
+}
+
+/* Build nodes at @level from @b; describe them in @out for the level up. */
+static void wr_build(struct mt_wr *wr, unsigned int level,
+		     const struct mt_big *b, const unsigned int *sizes,
+		     unsigned int k, struct mt_big *out)
+{
+	enum maple_type type = level ? maple_range_64 : maple_leaf_64;
+	unsigned int i, from = 0;
+
+	out->n = 0;
+	for (i = 0; i < k; i++) {
+		struct maple_node *node = wr_alloc(wr, level, sizes[i]);
+
+		node_fill(node, b, from, sizes[i]);
+		from += sizes[i];
+		out->pivot[out->n] = b->pivot[from - 1];
+		out->slot[out->n++] = mt_mk_enode(node, type);
+	}
+}
+
+static void wr_record_run(struct mt_wr *wr, unsigned int level)
+{
+	wr->run_min[level] = wr->left[level].min;
+	wr->run_max[level] = wr->right[level].max;
+}
+
+/*
+ * Decide, level by level, what the store does; allocate the new nodes but
+ * change nothing visible.
+ */
+static void wr_plan(struct mt_wr *wr)
+{
+	struct mt_big *b = &wr->top_content;
+	struct mt_big below = { .n = 0 };
+	unsigned int sizes[MT_BIG_SLOTS];
+	unsigned int level, k;
+
+	for (level = 0;; level++) {
+		bool whole;
+
+		b->n = 0;
+		if (level)
+			wr_internal_content(wr, level, &below, b);
+		else
+			wr_leaf_content(wr, b);
+		wr->top = level;
+		if (wr_single(wr, level) && wr->left[level].node != &wr->vnode &&
+		    wr_same_pivots(&wr->left[level], b)) {
+			wr->plan = plan_slots;
+			return;
+		}
+		if (!wr_whole(wr, level))
+			wr_balance(wr, level, b);
+		wr_record_run(wr, level);
+		whole = wr_whole(wr, level);
+		if (whole && b->n == 1 && (level || !b->slot[0])) {
+			/* The level shrank to one slot: drop a level. */
+			wr->plan = plan_root;
+			wr->new_root = level ? b->slot[0] : NULL;
+			wr->new_height = level;
+			break;
+		}
+		k = wr_split(b->n, wr->right[level].max == ULONG_MAX, sizes);
+		if (k == 1 && wr_single(wr, level) && !mt_rcu_mode(wr->mt) &&
+		    wr->left[level].node != &wr->vnode) {
+			wr->plan = plan_rewrite;
+			return;
+		}
+		wr_build(wr, level, b, sizes, k, &below);
+		if (whole) {
+			if (k > 1) {
+				/* The root split: grow a level. */
+				struct mt_big children = below;
+
+				wr_build(wr, level + 1, &children, &children.n, 1,
+					 &below);
+				level++;
+			}
+			wr->plan = plan_root;
+			wr->new_root = below.slot[0];
+			wr->new_height = level + 1;
+			break;
+		}
+	}
+	/* Every level above a whole-level run is replaced too. */
+	for (level = wr->top + 1; level < wr->height; level++) {
+		wr->run_min[level] = 0;
+		wr->run_max[level] = ULONG_MAX;
+	}
+	wr->top = wr->height - 1;
+}
+
+/* ---- Commit ------------------------------------------------------------- */
+
+static void wr_adopt(struct maple_node *node, unsigned int count)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		mt_write(mte_to_node(node->slot[i])->parent,
+			 mt_parent_word(node, i));
+}
+
+/* Free the run below (and with) @node, as recorded per level. */
+static void wr_free_run(struct mt_wr *wr, struct maple_node *node,
+			unsigned int level, unsigned long min, unsigned long max)
+{
+	if (node == &wr->vnode)
+		return;
+	if (level) {
+		unsigned char end = mt_node_end(node, max);
+		unsigned char i;
+
+		for (i = 0; i <= end; i++) {
+			unsigned long cmin = mt_slot_min(node, i, min);
+			unsigned long cmax = mt_slot_max(node, i, max);
+
+			if (cmin >= wr->run_min[level - 1] &&
+			    cmax <= wr->run_max[level - 1])
+				wr_free_run(wr, mte_to_node(node->slot[i]),
+					    level - 1, cmin, cmax);
+		}
+	}
+	mt_node_retire(wr->mt, node);
+}
+
+/* Old children of the top node that the plan replaces (for freeing). */
+struct mt_old {
+	struct maple_node *node[MAPLE_NODE_SLOTS];
+	unsigned long min[MAPLE_NODE_SLOTS], max[MAPLE_NODE_SLOTS];
+	unsigned int n;
+};
+
+static void wr_old_children(struct mt_wr *wr, struct mt_old *old)
+{
+	const struct mt_level *t = &wr->left[wr->top];
+	unsigned int i;
+
+	old->n = 0;
+	if (!wr->top)
+		return;
+	for (i = t->off; i <= wr->right[wr->top].off; i++) {
+		unsigned long min = mt_slot_min(t->node, i, t->min);
+		unsigned long max = mt_slot_max(t->node, i, t->max);
+
+		if (min < wr->run_min[wr->top - 1] || max > wr->run_max[wr->top - 1])
+			continue;
+		old->node[old->n] = mte_to_node(t->node->slot[i]);
+		old->min[old->n] = min;
+		old->max[old->n++] = max;
+	}
+}
+
+static void wr_commit(struct mt_wr *wr)
+{
+	struct maple_tree *mt = wr->mt;
+	struct mt_level *t = &wr->left[wr->top];
+	struct mt_big *b = &wr->top_content;
+	struct mt_old old;
+	unsigned int i;
+
+	for (i = 0; i < wr->nr_new; i++)
+		if (wr->new[i].level)
+			wr_adopt(wr->new[i].node, wr->new[i].count);
+
+	switch (wr->plan) {
+	case plan_slots:
+		wr_old_children(wr, &old);
+		for (i = 0; i < b->n; i++) {
+			if (t->node->slot[i] == b->slot[i])
+				continue;
+			if (wr->top)
+				mt_write(mte_to_node(b->slot[i])->parent,
+					 mt_parent_word(t->node, i));
+			mt_publish(t->node->slot[i], b->slot[i]);
+		}
+		break;
+	case plan_rewrite:
+		wr_old_children(wr, &old);
+		memset(t->node->pivot, 0, sizeof(t->node->pivot));
+		node_fill(t->node, b, 0, b->n);
+		if (wr->top)
+			wr_adopt(t->node, b->n);
+		break;
+	default:
+		old.n = 1;
+		old.node[0] = wr->left[wr->height - 1].node;
+		old.min[0] = 0;
+		old.max[0] = ULONG_MAX;
+		if (mt_is_node(wr->new_root))
+			mt_write(mte_to_node(wr->new_root)->parent,
+				 mt_root_parent_word(mt));
+		mt_publish(mt->ma_root, wr->new_root);
+		mt_set_height(mt, wr->new_height);
+		/* The old root's level is freed whole; so is the top. */
+		wr->top = wr->height;
+		break;
+	}
+	for (i = 0; i < old.n; i++)
+		wr_free_run(wr, old.node[i], wr->top - 1, old.min[i], old.max[i]);
+}
+
+/* Hand back the nodes a store that could not finish had taken. */
+static void wr_rollback(struct mt_wr *wr)
+{
+	unsigned int i;
+
+	for (i = 0; i < wr->nr_new; i++)
+		mas_alloc_push(wr->mas, wr->new[i].node);
+	wr->nr_new = 0;
+}
+
+/* ---- Entry points ------------------------------------------------------- */
+
+/*
+ * A tree without nodes that stores a single entry at index 0 keeps it in
+ * the root pointer, unless the entry looks like a node pointer.
+ */
+static bool wr_root_entry(struct mt_wr *wr, bool dry_run)
+{
+	struct maple_tree *mt = wr->mt;
+
+	if (mt_is_node(mt->ma_root) || wr->first || wr->last ||
+	    !wr->entry || mt_is_node(wr->entry))
+		return false;
+	if (!dry_run)
+		mt_publish(mt->ma_root, wr->entry);
+	return true;
+}
+
+static void mas_set_err(struct ma_state *mas, int err)
+{
+	mas->node = xa_mk_internal((unsigned long)(long)err);
+	mas->status = ma_error;
+}
+
+/*
+ * Store @entry over [first, last] through @mas. With @dry_run, only count
+ * the nodes needed. Return 0 or -ENOMEM (tree unchanged; mas->depth then
+ * holds how many nodes the store needs).
+ */
+static int mt_store(struct ma_state *mas, unsigned long first,
+		    unsigned long last, void *entry, gfp_t gfp, bool dry_run,
+		    unsigned int *needed)
+{
+	struct mt_wr *wr, stack_wr;
+
+	wr = &stack_wr;
+	wr->mas = mas;
+	wr->mt = mas->tree;
+	wr->first = first;
+	wr->last = last;
+	wr->entry = entry;
+	wr->gfp = gfp;
+	wr->counting = dry_run;
+	wr->needed = 0;
+	wr->nr_new = 0;
+	wr->new_root = NULL;
+	if (wr_root_entry(wr, dry_run))
+		return 0;
+	wr_init_paths(wr);
+	wr_plan(wr);
+	if (needed)
+		*needed = wr->needed;
+	if (wr->counting) {
+		wr_rollback(wr);
+		return dry_run ? 0 : -ENOMEM;
+	}
+	wr_commit(wr);
+	return 0;
+}
+
+int mt_store_range(struct ma_state *mas, unsigned long first,
+		   unsigned long last, void *entry, gfp_t gfp)
+{
+	unsigned int needed;
+	int ret;
+
+	if (first > last || mt_entry_reserved(entry))
+		return -EINVAL;
+	mt_assert_locked(mas->tree, __func__);
+	ret = mt_store(mas, first, last, entry, gfp, false, &needed);
+	if (ret == -ENOMEM) {
+		mas_set_err(mas, ret);
+		mas->depth = (unsigned char)(needed > 255 ? 255 : needed);
+		return ret;
+	}
+	/* Active at the stored range; the next move walks from the root. */
+	mas->index = first;
+	mas->last = last;
+	mas->node = NULL;
+	mas->status = ma_active;
+	return 0;
+}
+
+int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp)
+{
+	int ret = mt_store_range(mas, mas->index, mas->last, entry, gfp);
+
+	mas_release_alloc(mas);
+	return ret;
+}
+
+/* The first entry in [index, last] as it is now (mas_store's return). */
+static void *mas_first_overwritten(struct ma_state *mas)
+{
+	MA_STATE(probe, mas->tree, mas->index, mas->index);
+	void *entry = mas_descend(&probe, mas->index);
+
+	if (probe.status == ma_root && mas->index)
+		entry = NULL;
+	return entry;
+}
+
+void *mas_store(struct ma_state *mas, void *entry)
+{
+	unsigned long first = mas->index, last = mas->last;
+	void *old;
+
+	if (first > last || mt_entry_reserved(entry)) {
+		mas_set_err(mas, -EINVAL);
+		return NULL;
+	}
+	old = mas_first_overwritten(mas);
+	if (mt_store_range(mas, first, last, entry, GFP_NOWAIT))
+		return NULL;
+	return old;
+}
+
+int mas_preallocate(struct ma_state *mas, void *entry, gfp_t gfp)
+{
+	unsigned int needed;
+
+	if (mas->index > mas->last || mt_entry_reserved(entry))
+		return -EINVAL;
+	mt_store(mas, mas->index, mas->last, entry, gfp, true, &needed);
+	if (!mas_alloc_fill(mas, needed, gfp)) {
+		mas_release_alloc(mas);
+		mas_set_err(mas, -ENOMEM);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void mas_store_prealloc(struct ma_state *mas, void *entry)
+{
+	mt_store_range(mas, mas->index, mas->last, entry, GFP_NOWAIT);
+	mas_release_alloc(mas);
+}
+
+void mas_destroy(struct ma_state *mas)
+{
+	mas_release_alloc(mas);
+}
+
+bool mas_nomem(struct ma_state *mas, gfp_t gfp)
+{
+	struct maple_tree *mt = mas->tree;
+	bool unlock;
+	bool ok;
+
+	if (mas->status != ma_error || xa_err(mas->node) != -ENOMEM)
+		return false;
+	unlock = (gfp & __GFP_DIRECT_RECLAIM) &&
+		 (mt->ma_flags & MT_FLAGS_LOCK_MASK) != MT_FLAGS_LOCK_EXTERN;
+	if (unlock)
+		mtree_unlock(mt);
+	ok = mas_alloc_fill(mas, mas->depth, gfp);
+	if (unlock)
+		mtree_lock(mt);
+	if (!ok)
+		return false;
+	/* The tree may have changed while unlocked: walk again. */
+	mas->node = NULL;
+	mas->status = ma_start;
+	return true;
+}
+
+void *mas_erase(struct ma_state *mas)
+{
+	unsigned long index = mas->index;
+	void *entry;
+	int ret = 0;
+
+	do {
+		mas->index = index;
+		mas->status = ma_start;
+		entry = mas_walk(mas);
+		if (!entry)
+			break;
+		ret = mt_store_range(mas, mas->index, mas->last, NULL,
+				     GFP_KERNEL);
+	} while (ret && mas_nomem(mas, GFP_KERNEL));
+	mas_release_alloc(mas);
+	return entry && !ret ? entry : NULL;
+}
