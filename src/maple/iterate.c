@@ -206,15 +206,15 @@ static void *mas_next_common(struct ma_state *mas, unsigned long max,
 
 	if (from == ma_error)
 		return NULL;
-	if (mas->last >= max) {
-		mas->status = ma_overflow;
-		return NULL;
-	}
 	if (!mas_tree_has_nodes(mas)) {
 		/* A root entry has nothing after index 0. */
 		if (from == ma_none && !mas->index)
 			return mas_root_entry(mas);
 		return mas_set_none(mas, 1, ULONG_MAX);
+	}
+	if (mas->last >= max) {
+		mas->status = ma_overflow;
+		return NULL;
 	}
 	switch (from) {
 	case ma_active:
@@ -288,8 +288,10 @@ static void *mas_prev_common(struct ma_state *mas, unsigned long min,
 		mas->node = NULL;
 		break;
 	case ma_overflow:
-		mas->status = ma_active;
-		mas->node = NULL;
+		/* Overflow leaves the cursor one step past where it stands. */
+		entry = mas_walk(mas);
+		if (entry || empty)
+			return entry;
 		break;
 	default:
 		mas_walk(mas);
@@ -333,12 +335,13 @@ void *mas_prev_range(struct ma_state *mas, unsigned long min)
 /* mas_find() on a tree without nodes, by the table's rules. */
 static void *mas_find_rootless(struct ma_state *mas, enum maple_status from)
 {
-	if (!mas->index && from != ma_root)
-		return mas_root_entry(mas);
+	if (!mas->index) {
+		if (from != ma_root)
+			return mas_root_entry(mas);
+		return mas_set_none(mas, 1, ULONG_MAX);
+	}
 	if (from == ma_none)
 		return mas_set_none(mas, 1, 1);
-	if (from == ma_root)
-		return mas_set_none(mas, 1, ULONG_MAX);
 	return mas_set_none(mas, 0, 0);
 }
 
@@ -392,7 +395,7 @@ walk:
 		return entry;
 	}
 	mas->status = ma_active;
-	if (from == ma_active)
+	if (from != ma_start && from != ma_pause && from != ma_none)
 		return NULL;
 not_found:
 	mas->status = ma_active;
@@ -436,12 +439,13 @@ static void *mas_find_rev_common(struct ma_state *mas, unsigned long min,
 	}
 	switch (from) {
 	case ma_active:
+	case ma_overflow:
 		if (mas->index <= min)
 			return NULL;
+		mas->status = ma_active;
 		break;
-	case ma_overflow:
 	case ma_underflow:
-		if (from == ma_underflow && mas->index <= min)
+		if (mas->index <= min)
 			return NULL;
 		entry = mas_walk(mas);
 		if (entry || empty) {
@@ -469,7 +473,7 @@ walk:
 		return entry;
 	}
 	mas->status = ma_active;
-	if (from == ma_active)
+	if (from != ma_start && from != ma_pause && from != ma_none)
 		return NULL;
 not_found:
 	mas->status = ma_active;

@@ -5,9 +5,10 @@
  * A node is 256 bytes and 256-byte aligned, so a pointer to it has eight
  * free low bits. Slot i of a node covers (pivot[i-1], pivot[i]]; slot 0
  * starts at the node's minimum and the last used slot ends at its maximum,
- * both of which come from the parent. The last used pivot equals the
- * node's maximum unless every slot is used, and pivots past it are 0, so
- * the data end is found without metadata.
+ * both of which come from the parent. Unused pivots hold the node's
+ * maximum, as does the last used one unless every slot is used, so pivots
+ * never decrease: the slot for an index and the data end are both found by
+ * the same branch-free search, without metadata.
  *
  * Encoded node pointers ("enodes", as stored in the root and in the slots
  * of internal nodes): address | type << 3 | 2. The 2 makes them internal
@@ -118,16 +119,27 @@ static inline bool mt_node_dead(struct maple_node *node)
 	return mt_read(node->parent) & MT_PARENT_DEAD;
 }
 
+/*
+ * The first pivot >= @key, or MAPLE_NODE_PIVOTS if none is: a lower bound
+ * over the 15 pivots with a virtual 16th of infinity, in four steps.
+ */
+static inline unsigned char mt_pivot_search(struct maple_node *node,
+					    unsigned long key)
+{
+	unsigned int i = 0;
+
+	i += mt_read(node->pivot[i + 7]) < key ? 8 : 0;
+	i += mt_read(node->pivot[i + 3]) < key ? 4 : 0;
+	i += mt_read(node->pivot[i + 1]) < key ? 2 : 0;
+	i += mt_read(node->pivot[i]) < key ? 1 : 0;
+	return (unsigned char)i;
+}
+
 /* Index of the last used slot of a node whose maximum is @max. */
 static inline unsigned char mt_node_end(struct maple_node *node,
 					unsigned long max)
 {
-	unsigned char i;
-
-	for (i = 0; i < MAPLE_NODE_PIVOTS; i++)
-		if (mt_read(node->pivot[i]) >= max)
-			return i;
-	return MAPLE_NODE_PIVOTS;
+	return mt_pivot_search(node, max);
 }
 
 /* Upper bound of slot @off of a node whose maximum is @max. */
@@ -148,12 +160,7 @@ static inline unsigned long mt_slot_min(struct maple_node *node,
 static inline unsigned char mt_node_find(struct maple_node *node,
 					 unsigned long index)
 {
-	unsigned char i;
-
-	for (i = 0; i < MAPLE_NODE_PIVOTS; i++)
-		if (index <= mt_read(node->pivot[i]))
-			return i;
-	return MAPLE_NODE_PIVOTS;
+	return mt_pivot_search(node, index);
 }
 
 static inline unsigned int mt_tree_height(const struct maple_tree *mt)
@@ -197,8 +204,14 @@ void *mt_root(const struct maple_tree *mt);
 void *mas_descend(struct ma_state *mas, unsigned long index);
 
 /* store.c */
+#define MT_STORE_INSERT		1	/* only into an empty span */
+#define MT_STORE_DRY		2	/* count the nodes needed, change nothing */
 int mt_store_range(struct ma_state *mas, unsigned long first,
-		   unsigned long last, void *entry, gfp_t gfp);
+		   unsigned long last, void *entry, gfp_t gfp, unsigned int flags);
+
+/* normal.c: anything (XA_ZERO_ENTRY included) in [first, last]? */
+bool mt_find_any(struct maple_tree *mt, unsigned long first,
+		 unsigned long last);
 void mas_release_alloc(struct ma_state *mas);
 
 #endif /* MAPLETREE_NODE_H */

@@ -14,7 +14,7 @@ int mtree_store_range(struct maple_tree *mt, unsigned long first,
 		return -EINVAL;
 	mt_normal_lock(mt);
 	do {
-		ret = mt_store_range(&mas, first, last, entry, gfp);
+		ret = mt_store_range(&mas, first, last, entry, gfp, 0);
 	} while (ret == -ENOMEM && mas_nomem(&mas, gfp));
 	mas_release_alloc(&mas);
 	mt_normal_unlock(mt);
@@ -27,9 +27,8 @@ int mtree_store(struct maple_tree *mt, unsigned long index, void *entry,
 	return mtree_store_range(mt, index, index, entry, gfp);
 }
 
-/* True if anything, a reserved range included, lies in [first, last]. */
-static bool mt_span_occupied(struct maple_tree *mt, unsigned long first,
-			     unsigned long last)
+bool mt_find_any(struct maple_tree *mt, unsigned long first,
+		 unsigned long last)
 {
 	MA_STATE(mas, mt, first, first);
 
@@ -48,10 +47,8 @@ int mtree_insert_range(struct maple_tree *mt, unsigned long first,
 		return -EINVAL;
 	mt_normal_lock(mt);
 	do {
-		ret = -EEXIST;
-		if (mt_span_occupied(mt, first, last))
-			break;
-		ret = mt_store_range(&mas, first, last, entry, gfp);
+		ret = mt_store_range(&mas, first, last, entry, gfp,
+				     MT_STORE_INSERT);
 	} while (ret == -ENOMEM && mas_nomem(&mas, gfp));
 	mas_release_alloc(&mas);
 	mt_normal_unlock(mt);

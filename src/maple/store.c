@@ -193,12 +193,47 @@ static void wr_virtual_leaf(struct mt_wr *wr, void *root)
 		v->slot[0] = root;
 		end = 1;
 	}
-	v->pivot[end] = ULONG_MAX;
+	for (unsigned int i = end; i < MAPLE_NODE_PIVOTS; i++)
+		v->pivot[i] = ULONG_MAX;
 	wr->height = 1;
 	wr->left[0] = (struct mt_level){ v, 0, ULONG_MAX, 0, end };
 	wr->left[0].off = mt_node_find(v, wr->first);
 	wr->right[0] = wr->left[0];
 	wr->right[0].off = mt_node_find(v, wr->last);
+}
+
+/*
+ * A NULL store takes in the NULL ranges it touches in neighbouring leaves,
+ * so that empty space never ends one leaf and starts the next: a walk then
+ * always reports the whole empty range. Within a leaf, coalescing the
+ * content does the same.
+ */
+static bool wr_widen_null(struct mt_wr *wr)
+{
+	const struct mt_level *l = &wr->left[0], *r = &wr->right[0];
+	bool widened = false;
+
+	if (!l->off && l->min == wr->first && l->min) {
+		struct mt_level prev[MAPLE_HEIGHT_MAX + 1];
+
+		wr_walk(wr, prev, l->min - 1, 0);
+		if (!prev[0].node->slot[prev[0].off]) {
+			wr->first = mt_slot_min(prev[0].node, prev[0].off,
+						prev[0].min);
+			widened = true;
+		}
+	}
+	if (r->off == r->end && r->max == wr->last && r->max != ULONG_MAX) {
+		struct mt_level next[MAPLE_HEIGHT_MAX + 1];
+
+		wr_walk(wr, next, r->max + 1, 0);
+		if (!next[0].node->slot[next[0].off]) {
+			wr->last = mt_slot_max(next[0].node, next[0].off,
+					       next[0].max);
+			widened = true;
+		}
+	}
+	return widened;
 }
 
 static void wr_init_paths(struct mt_wr *wr)
@@ -217,6 +252,8 @@ static void wr_init_paths(struct mt_wr *wr)
 	} else {
 		wr_walk(wr, wr->right, wr->last, 0);
 	}
+	if (!wr->entry && wr_widen_null(wr))
+		wr_init_paths(wr);
 }
 
 /* ---- Content ------------------------------------------------------------ */
@@ -233,14 +270,30 @@ static void big_push(struct mt_big *b, unsigned long pivot, void *slot)
 	b->n++;
 }
 
-/* Append slots [from, to) of the node at @l. */
+/*
+ * Append slots [from, to) of the node at @l. Within a node no two NULLs
+ * touch, so only the seam with what @b holds may need coalescing.
+ */
 static void big_copy(struct mt_big *b, const struct mt_level *l,
 		     unsigned int from, unsigned int to)
 {
-	unsigned int i;
+	const struct maple_node *node = l->node;
+	unsigned int n, pivots;
 
-	for (i = from; i < to; i++)
-		big_push(b, mt_slot_max(l->node, i, l->max), l->node->slot[i]);
+	if (from >= to)
+		return;
+	if (b->n && !node->slot[from] && !b->slot[b->n - 1]) {
+		b->pivot[b->n - 1] = mt_slot_max(l->node, from, l->max);
+		if (++from == to)
+			return;
+	}
+	n = to - from;
+	pivots = to > MAPLE_NODE_PIVOTS ? MAPLE_NODE_PIVOTS - from : n;
+	memcpy(&b->slot[b->n], &node->slot[from], n * sizeof(b->slot[0]));
+	memcpy(&b->pivot[b->n], &node->pivot[from], pivots * sizeof(b->pivot[0]));
+	if (pivots < n)
+		b->pivot[b->n + n - 1] = l->max;
+	b->n += n;
 }
 
 static void big_prepend_node(struct mt_big *b, const struct mt_level *l)
@@ -363,13 +416,13 @@ static unsigned int wr_split(unsigned int n, bool right_edge,
 static void node_fill(struct maple_node *node, const struct mt_big *b,
 		      unsigned int from, unsigned int count)
 {
-	unsigned int j;
+	unsigned int j, pivots = count < MAPLE_NODE_PIVOTS ? count :
+				 MAPLE_NODE_PIVOTS;
 
-	for (j = 0; j < count; j++) {
-		node->slot[j] = b->slot[from + j];
-		if (j < MAPLE_NODE_PIVOTS)
-			node->pivot[j] = b->pivot[from + j];
-	}
+	memcpy(node->slot, &b->slot[from], count * sizeof(node->slot[0]));
+	memcpy(node->pivot, &b->pivot[from], pivots * sizeof(node->pivot[0]));
+	for (j = pivots; j < MAPLE_NODE_PIVOTS; j++)
+		node->pivot[j] = b->pivot[from + count - 1];
 }
 
 /* Build nodes at @level from @b; describe them in @out for the level up. */
@@ -417,11 +470,6 @@ static void wr_plan(struct mt_wr *wr)
 		else
 			wr_leaf_content(wr, b);
 		wr->top = level;
-		if (wr_single(wr, level) && wr->left[level].node != &wr->vnode &&
-		    wr_same_pivots(&wr->left[level], b)) {
-			wr->plan = plan_slots;
-			return;
-		}
 		if (!wr_whole(wr, level))
 			wr_balance(wr, level, b);
 		wr_record_run(wr, level);
@@ -432,6 +480,11 @@ static void wr_plan(struct mt_wr *wr)
 			wr->new_root = level ? b->slot[0] : NULL;
 			wr->new_height = level;
 			break;
+		}
+		if (wr_single(wr, level) && wr->left[level].node != &wr->vnode &&
+		    wr_same_pivots(&wr->left[level], b)) {
+			wr->plan = plan_slots;
+			return;
 		}
 		k = wr_split(b->n, wr->right[level].max == ULONG_MAX, sizes);
 		if (k == 1 && wr_single(wr, level) && !mt_rcu_mode(wr->mt) &&
@@ -550,7 +603,6 @@ static void wr_commit(struct mt_wr *wr)
 		break;
 	case plan_rewrite:
 		wr_old_children(wr, &old);
-		memset(t->node->pivot, 0, sizeof(t->node->pivot));
 		node_fill(t->node, b, 0, b->n);
 		if (wr->top)
 			wr_adopt(t->node, b->n);
@@ -608,14 +660,32 @@ static void mas_set_err(struct ma_state *mas, int err)
 }
 
 /*
- * Store @entry over [first, last] through @mas. With @dry_run, only count
- * the nodes needed. Return 0 or -ENOMEM (tree unchanged; mas->depth then
- * holds how many nodes the store needs).
+ * For an insert: true if [first, last] holds anything, a reserved range
+ * included. The leaf slot under @first answers at once unless it is a NULL
+ * range ending before @last.
+ */
+static bool wr_occupied(struct mt_wr *wr)
+{
+	const struct mt_level *l = &wr->left[0];
+
+	if (l->node->slot[l->off])
+		return true;
+	if (mt_slot_max(l->node, l->off, l->max) >= wr->last)
+		return false;
+	return mt_find_any(wr->mt, wr->first, wr->last);
+}
+
+/*
+ * Store @entry over [first, last] through @mas; with MT_STORE_INSERT only
+ * if the span is empty; with MT_STORE_DRY only count the nodes needed.
+ * Return 0, -EEXIST, or -ENOMEM (tree unchanged; *@needed then says how
+ * many nodes the store needs).
  */
 static int mt_store(struct ma_state *mas, unsigned long first,
-		    unsigned long last, void *entry, gfp_t gfp, bool dry_run,
-		    unsigned int *needed)
+		    unsigned long last, void *entry, gfp_t gfp,
+		    unsigned int flags, unsigned int *needed)
 {
+	bool dry_run = flags & MT_STORE_DRY;
 	struct mt_wr *wr, stack_wr;
 
 	wr = &stack_wr;
@@ -629,9 +699,16 @@ static int mt_store(struct ma_state *mas, unsigned long first,
 	wr->needed = 0;
 	wr->nr_new = 0;
 	wr->new_root = NULL;
+	if (needed)
+		*needed = 0;
+	if ((flags & MT_STORE_INSERT) && !mt_is_node(wr->mt->ma_root) &&
+	    wr->mt->ma_root && !first)
+		return -EEXIST;
 	if (wr_root_entry(wr, dry_run))
 		return 0;
 	wr_init_paths(wr);
+	if ((flags & MT_STORE_INSERT) && wr_occupied(wr))
+		return -EEXIST;
 	wr_plan(wr);
 	if (needed)
 		*needed = wr->needed;
@@ -644,7 +721,7 @@ static int mt_store(struct ma_state *mas, unsigned long first,
 }
 
 int mt_store_range(struct ma_state *mas, unsigned long first,
-		   unsigned long last, void *entry, gfp_t gfp)
+		   unsigned long last, void *entry, gfp_t gfp, unsigned int flags)
 {
 	unsigned int needed;
 	int ret;
@@ -652,7 +729,9 @@ int mt_store_range(struct ma_state *mas, unsigned long first,
 	if (first > last || mt_entry_reserved(entry))
 		return -EINVAL;
 	mt_assert_locked(mas->tree, __func__);
-	ret = mt_store(mas, first, last, entry, gfp, false, &needed);
+	ret = mt_store(mas, first, last, entry, gfp, flags, &needed);
+	if (ret == -EEXIST)
+		return ret;
 	if (ret == -ENOMEM) {
 		mas_set_err(mas, ret);
 		mas->depth = (unsigned char)(needed > 255 ? 255 : needed);
@@ -668,7 +747,7 @@ int mt_store_range(struct ma_state *mas, unsigned long first,
 
 int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp)
 {
-	int ret = mt_store_range(mas, mas->index, mas->last, entry, gfp);
+	int ret = mt_store_range(mas, mas->index, mas->last, entry, gfp, 0);
 
 	mas_release_alloc(mas);
 	return ret;
@@ -695,7 +774,7 @@ void *mas_store(struct ma_state *mas, void *entry)
 		return NULL;
 	}
 	old = mas_first_overwritten(mas);
-	if (mt_store_range(mas, first, last, entry, GFP_NOWAIT))
+	if (mt_store_range(mas, first, last, entry, GFP_NOWAIT, 0))
 		return NULL;
 	return old;
 }
@@ -706,7 +785,7 @@ int mas_preallocate(struct ma_state *mas, void *entry, gfp_t gfp)
 
 	if (mas->index > mas->last || mt_entry_reserved(entry))
 		return -EINVAL;
-	mt_store(mas, mas->index, mas->last, entry, gfp, true, &needed);
+	mt_store(mas, mas->index, mas->last, entry, gfp, MT_STORE_DRY, &needed);
 	if (!mas_alloc_fill(mas, needed, gfp)) {
 		mas_release_alloc(mas);
 		mas_set_err(mas, -ENOMEM);
@@ -717,7 +796,7 @@ int mas_preallocate(struct ma_state *mas, void *entry, gfp_t gfp)
 
 void mas_store_prealloc(struct ma_state *mas, void *entry)
 {
-	mt_store_range(mas, mas->index, mas->last, entry, GFP_NOWAIT);
+	mt_store_range(mas, mas->index, mas->last, entry, GFP_NOWAIT, 0);
 	mas_release_alloc(mas);
 }
 
@@ -762,7 +841,7 @@ void *mas_erase(struct ma_state *mas)
 		if (!entry)
 			break;
 		ret = mt_store_range(mas, mas->index, mas->last, NULL,
-				     GFP_KERNEL);
+				     GFP_KERNEL, 0);
 	} while (ret && mas_nomem(mas, GFP_KERNEL));
 	mas_release_alloc(mas);
 	return entry && !ret ? entry : NULL;

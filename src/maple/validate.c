@@ -10,6 +10,8 @@ struct mt_check {
 	const struct maple_tree *mt;
 	unsigned int height;
 	int err;
+	bool leaf_seen;		/* a leaf was visited before this one */
+	bool leaf_ends_null;	/* ... and its last slot is NULL */
 };
 
 static bool mt_fail(struct mt_check *c, const struct maple_node *node,
@@ -42,10 +44,11 @@ static bool mt_check_pivots(struct mt_check *c, struct maple_node *node,
 				       i, node->pivot[i], lo, max);
 		lo = node->pivot[i] + 1;
 	}
-	for (i = end + 1; i < MAPLE_NODE_PIVOTS; i++)
-		if (node->pivot[i])
-			return mt_fail(c, node, "pivot[%u]=%lu past the end %u",
-				       i, node->pivot[i], end);
+	for (i = end; i < MAPLE_NODE_PIVOTS; i++)
+		if (node->pivot[i] != max)
+			return mt_fail(c, node, "pivot[%u]=%lu past the end %u, "
+				       "not the maximum %lu", i, node->pivot[i],
+				       end, max);
 	return true;
 }
 
@@ -72,6 +75,13 @@ static bool mt_check_node(struct mt_check *c, void *enode, unsigned int level,
 			       MAPLE_NODE_MIN);
 	if (level && root && end < 1)
 		return mt_fail(c, node, "internal root with one child");
+	if (!level) {
+		if (c->leaf_seen && c->leaf_ends_null && !node->slot[0])
+			return mt_fail(c, node, "starts with NULL after a leaf "
+				       "that ends with NULL");
+		c->leaf_seen = true;
+		c->leaf_ends_null = !node->slot[end];
+	}
 	for (i = 0; i <= end; i++) {
 		unsigned long smin = mt_slot_min(node, i, min);
 		unsigned long smax = mt_slot_max(node, i, max);
