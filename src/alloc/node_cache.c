@@ -4,7 +4,10 @@
  * size, so a node finds its slab by masking its address. Each thread keeps
  * a small magazine of free nodes so the common allocation and free touch no
  * shared state; magazines trade nodes with the slabs in batches under one
- * lock.
+ * lock. The statistics are per-thread counters too, summed when asked for:
+ * in RCU mode nodes are retired by the writer and freed by liburcu's
+ * call_rcu thread, and shared counters would bounce between their cores on
+ * every store.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +36,10 @@ struct magazine {
 	struct maple_node *node[MAGAZINE_SIZE];
 	unsigned int nr;
 	bool registered;
+	/* Written by the owner only; read by mt_cache_stats(). */
+	long live;		/* nodes taken minus nodes given back */
+	long rcu;		/* nodes retired minus nodes reclaimed */
+	struct magazine *next, *prev;	/* all registered magazines */
 };
 
 static struct {
@@ -40,8 +47,9 @@ static struct {
 	struct slab *all;
 	struct slab *partial;
 	size_t slabs;
-	long nodes_live;	/* atomic */
-	long nodes_rcu;		/* atomic */
+	struct magazine *magazines;
+	long exited_live;	/* counters of threads that have exited */
+	long exited_rcu;
 	pthread_key_t key;
 	pthread_once_t once;
 } cache = {
@@ -156,7 +164,20 @@ static void magazine_drain(struct magazine *mag, unsigned int keep)
 
 static void magazine_release(void *arg)
 {
-	magazine_drain(arg, 0);
+	struct magazine *mag = arg;
+
+	magazine_drain(mag, 0);
+	pthread_mutex_lock(&cache.lock);
+	cache.exited_live += mag->live;
+	cache.exited_rcu += mag->rcu;
+	if (mag->prev)
+		mag->prev->next = mag->next;
+	else
+		cache.magazines = mag->next;
+	if (mag->next)
+		mag->next->prev = mag->prev;
+	mag->registered = false;
+	pthread_mutex_unlock(&cache.lock);
 }
 
 static void cache_init_key(void)
@@ -168,7 +189,30 @@ static void magazine_register(struct magazine *mag)
 {
 	pthread_once(&cache.once, cache_init_key);
 	pthread_setspecific(cache.key, mag);
+	pthread_mutex_lock(&cache.lock);
+	mag->prev = NULL;
+	mag->next = cache.magazines;
+	if (cache.magazines)
+		cache.magazines->prev = mag;
+	cache.magazines = mag;
 	mag->registered = true;
+	pthread_mutex_unlock(&cache.lock);
+}
+
+/* Add to a counter only this thread writes; others may read it. */
+static void count(long *counter, long delta)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) +
+			 delta, __ATOMIC_RELAXED);
+}
+
+static struct magazine *my_magazine(void)
+{
+	struct magazine *mag = &magazine;
+
+	if (!mag->registered)
+		magazine_register(mag);
+	return mag;
 }
 
 /* Move up to a batch of nodes from the slabs into the magazine. */
@@ -190,27 +234,18 @@ static void magazine_fill(struct magazine *mag, bool may_grow)
 
 struct maple_node *mt_node_alloc(gfp_t gfp)
 {
-	struct magazine *mag = &magazine;
-	struct maple_node *node;
+	struct magazine *mag = my_magazine();
 
-	if (!mag->registered)
-		magazine_register(mag);
 	if (!mag->nr)
 		magazine_fill(mag, gfp & __GFP_DIRECT_RECLAIM);
 	if (!mag->nr)
 		return NULL;
-	node = mag->node[--mag->nr];
-	__atomic_fetch_add(&cache.nodes_live, 1, __ATOMIC_RELAXED);
-	memset(node, 0, sizeof(*node));
-	return node;
+	count(&mag->live, 1);
+	return mag->node[--mag->nr];
 }
 
-static void node_put(struct maple_node *node)
+static void node_put(struct magazine *mag, struct maple_node *node)
 {
-	struct magazine *mag = &magazine;
-
-	if (!mag->registered)
-		magazine_register(mag);
 	if (mag->nr == MAGAZINE_SIZE)
 		magazine_drain(mag, MAGAZINE_BATCH);
 	mag->node[mag->nr++] = node;
@@ -218,35 +253,56 @@ static void node_put(struct maple_node *node)
 
 void mt_node_free(struct maple_node *node)
 {
-	__atomic_fetch_sub(&cache.nodes_live, 1, __ATOMIC_RELAXED);
-	node_put(node);
+	struct magazine *mag = my_magazine();
+
+	count(&mag->live, -1);
+	node_put(mag, node);
 }
 
-/* A node leaves its tree for an RCU wait (+1) or comes back after it (-1). */
-void mt_node_account_rcu(long delta)
+/* A node leaves its tree to wait for a grace period. */
+void mt_node_account_rcu(void)
 {
-	__atomic_fetch_add(&cache.nodes_rcu, delta, __ATOMIC_RELAXED);
-	__atomic_fetch_sub(&cache.nodes_live, delta, __ATOMIC_RELAXED);
+	struct magazine *mag = my_magazine();
+
+	count(&mag->live, -1);
+	count(&mag->rcu, 1);
 }
 
-/* Free a node whose grace period has ended (it was counted as rcu). */
+/* Free a node whose grace period has ended. */
 void mt_node_free_rcu(struct maple_node *node)
 {
-	__atomic_fetch_sub(&cache.nodes_rcu, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&cache.nodes_live, 1, __ATOMIC_RELAXED);
-	mt_node_free(node);
+	struct magazine *mag = my_magazine();
+
+	count(&mag->rcu, -1);
+	node_put(mag, node);
+}
+
+/* Sum the per-thread counters. Cache lock held. */
+static void cache_counts(long *live, long *rcu)
+{
+	const struct magazine *mag;
+
+	*live = cache.exited_live;
+	*rcu = cache.exited_rcu;
+	for (mag = cache.magazines; mag; mag = mag->next) {
+		*live += __atomic_load_n(&mag->live, __ATOMIC_RELAXED);
+		*rcu += __atomic_load_n(&mag->rcu, __ATOMIC_RELAXED);
+	}
 }
 
 void mt_cache_stats(struct mt_cache_stats *st)
 {
 	size_t total;
 
+	long live, rcu;
+
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&cache.lock);
 	st->slabs = cache.slabs;
+	cache_counts(&live, &rcu);
 	pthread_mutex_unlock(&cache.lock);
-	st->nodes_live = (size_t)__atomic_load_n(&cache.nodes_live, __ATOMIC_RELAXED);
-	st->nodes_rcu = (size_t)__atomic_load_n(&cache.nodes_rcu, __ATOMIC_RELAXED);
+	st->nodes_live = live > 0 ? (size_t)live : 0;
+	st->nodes_rcu = rcu > 0 ? (size_t)rcu : 0;
 	total = st->slabs * SLAB_NODES;
 	st->nodes_free = total > st->nodes_live + st->nodes_rcu ?
 			 total - st->nodes_live - st->nodes_rcu : 0;
@@ -276,12 +332,14 @@ size_t mt_cache_shrink(void)
 /* At exit, give everything back if no tree still holds a node. */
 __attribute__((destructor)) static void mt_cache_teardown(void)
 {
-	if (__atomic_load_n(&cache.nodes_live, __ATOMIC_RELAXED) ||
-	    __atomic_load_n(&cache.nodes_rcu, __ATOMIC_RELAXED))
-		return;
-	magazine.nr = 0;
+	long live, rcu;
+
 	pthread_mutex_lock(&cache.lock);
-	while (cache.all)
-		slab_destroy(cache.all);
+	cache_counts(&live, &rcu);
+	if (!live && !rcu) {
+		magazine.nr = 0;
+		while (cache.all)
+			slab_destroy(cache.all);
+	}
 	pthread_mutex_unlock(&cache.lock);
 }

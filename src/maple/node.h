@@ -182,10 +182,10 @@ static inline bool mt_rcu_mode(const struct maple_tree *mt)
 
 /* ---- Shared between the files of src/maple ------------------------------ */
 
-/* Node allocation (src/alloc). */
+/* Node allocation (src/alloc). The node's contents are undefined. */
 struct maple_node *mt_node_alloc(gfp_t gfp);
 void mt_node_free(struct maple_node *node);
-void mt_node_account_rcu(long delta);
+void mt_node_account_rcu(void);
 void mt_node_free_rcu(struct maple_node *node);
 
 /* rcu.c: retire a replaced node (RCU mode) or free it at once. */

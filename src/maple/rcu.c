@@ -93,7 +93,7 @@ void mt_node_retire(struct maple_tree *mt, struct maple_node *node)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	mt_write(dead->next, (struct maple_node *)mt->ma_retired);
 	mt->ma_retired = dead;
-	mt_node_account_rcu(1);
+	mt_node_account_rcu();
 	if (++mt->ma_nr_retired >= MT_RETIRE_BATCH)
 		mt_retired_flush(mt);
 }

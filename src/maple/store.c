@@ -92,10 +92,8 @@ static struct maple_node *mas_alloc_pop(struct ma_state *mas)
 {
 	struct maple_node *node = mas->alloc;
 
-	if (node) {
+	if (node)
 		mas->alloc = node->slot[0];
-		memset(node, 0, sizeof(*node));
-	}
 	return node;
 }
 
@@ -420,6 +418,8 @@ static void node_fill(struct maple_node *node, const struct mt_big *b,
 				 MAPLE_NODE_PIVOTS;
 
 	memcpy(node->slot, &b->slot[from], count * sizeof(node->slot[0]));
+	memset(&node->slot[count], 0,
+	       (MAPLE_NODE_SLOTS - count) * sizeof(node->slot[0]));
 	memcpy(node->pivot, &b->pivot[from], pivots * sizeof(node->pivot[0]));
 	for (j = pivots; j < MAPLE_NODE_PIVOTS; j++)
 		node->pivot[j] = b->pivot[from + count - 1];
@@ -457,10 +457,11 @@ static void wr_record_run(struct mt_wr *wr, unsigned int level)
 static void wr_plan(struct mt_wr *wr)
 {
 	struct mt_big *b = &wr->top_content;
-	struct mt_big below = { .n = 0 };
+	struct mt_big below;
 	unsigned int sizes[MT_BIG_SLOTS];
 	unsigned int level, k;
 
+	below.n = 0;
 	for (level = 0;; level++) {
 		bool whole;
 

@@ -48,15 +48,33 @@ restart:
 	}
 }
 
+/* mas_descend() without the range bookkeeping: the hot lookup path. */
+static void *mt_lookup(struct maple_tree *mt, unsigned long index)
+{
+	void *enode, *slot;
+
+restart:
+	enode = mt_root(mt);
+	if (!mt_is_node(enode))
+		return index ? NULL : enode;
+	for (;;) {
+		struct maple_node *node = mte_to_node(enode);
+
+		slot = mt_read(node->slot[mt_node_find(node, index)]);
+		if (mt_node_dead(node))
+			goto restart;
+		if (mte_is_leaf(enode))
+			return slot;
+		enode = slot;
+	}
+}
+
 void *mtree_load(struct maple_tree *mt, unsigned long index)
 {
-	MA_STATE(mas, mt, index, index);
 	void *entry;
 
 	mt_rcu_read_lock();
-	entry = mas_descend(&mas, index);
-	if (mas.status == ma_root && index)
-		entry = NULL;
+	entry = mt_lookup(mt, index);
 	mt_rcu_read_unlock();
 	return xa_is_zero(entry) ? NULL : entry;
 }
