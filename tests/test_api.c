@@ -2291,6 +2291,45 @@ static void test_dump(void)
 	mtree_destroy(&t);
 }
 
+/* NULL trees and cursors without a tree: error codes, never a crash. */
+static void test_null_inputs(void)
+{
+	struct ma_state mas = { .tree = NULL, .status = ma_start };
+	unsigned long index = 5;
+
+	CHECK(mtree_load(NULL, 0) == NULL);
+	CHECK_EQ(mtree_store_range(NULL, 0, 1, xa_mk_value(1), GFP_KERNEL),
+		 (unsigned long)(long)-EINVAL);
+	CHECK_EQ(mtree_insert(NULL, 0, xa_mk_value(1), GFP_KERNEL),
+		 (unsigned long)(long)-EINVAL);
+	CHECK(mtree_erase(NULL, 0) == NULL);
+	CHECK(mt_find(NULL, &index, ULONG_MAX) == NULL);
+	CHECK_EQ(index, 5);
+	CHECK(mt_next(NULL, 0, ULONG_MAX) == NULL);
+	CHECK(mt_prev(NULL, 9, 0) == NULL);
+	CHECK(mtree_empty(NULL));
+	CHECK_EQ(mt_height(NULL), 0);
+	CHECK_EQ(mt_validate(NULL), (unsigned long)(long)-EINVAL);
+	mtree_destroy(NULL);
+
+	CHECK(mas_walk(&mas) == NULL);
+	CHECK(mas_is_err(&mas));
+	CHECK_EQ(xa_err(mas.node), (unsigned long)(long)-EINVAL);
+	mas.status = ma_start;
+	CHECK(mas_find(&mas, ULONG_MAX) == NULL);
+	CHECK(mas_is_err(&mas));
+	mas.status = ma_start;
+	CHECK(mas_next(&mas, ULONG_MAX) == NULL && mas_is_err(&mas));
+	mas.status = ma_start;
+	CHECK(mas_prev(&mas, 0) == NULL && mas_is_err(&mas));
+	mas.status = ma_start;
+	CHECK(mas_store(&mas, xa_mk_value(1)) == NULL && mas_is_err(&mas));
+	CHECK_EQ(mas_store_gfp(&mas, xa_mk_value(1), GFP_KERNEL),
+		 (unsigned long)(long)-EINVAL);
+	CHECK_EQ(mas_preallocate(&mas, xa_mk_value(1), GFP_KERNEL),
+		 (unsigned long)(long)-EINVAL);
+}
+
 int main(void)
 {
 	struct mt_cache_stats st;
@@ -2316,6 +2355,7 @@ int main(void)
 	test_rcu_mode();
 	test_locks();
 	test_dump();
+	test_null_inputs();
 
 	/* Nothing leaked. */
 	mt_rcu_barrier(NULL);

@@ -13,6 +13,8 @@
  * How each call behaves from each starting status is fixed by the table in
  * spec/maple_tree.md; the comments at each case name the rule.
  */
+#include <errno.h>
+
 #include "maple/node.h"
 
 void mas_reset(struct ma_state *mas)
@@ -46,10 +48,24 @@ void mas_pause(struct ma_state *mas)
 	mas->node = NULL;
 }
 
+/* A cursor without a tree is put in the error state (-EINVAL). */
+static bool mas_unusable(struct ma_state *mas)
+{
+	if (mas->tree)
+		return false;
+	mas->node = xa_mk_internal((unsigned long)(long)-EINVAL);
+	mas->status = ma_error;
+	return true;
+}
+
 /* Walk to the range holding mas->index; the tree-without-nodes cases too. */
 void *mas_walk(struct ma_state *mas)
 {
-	void *entry = mas_descend(mas, mas->index);
+	void *entry;
+
+	if (mas_unusable(mas))
+		return NULL;
+	entry = mas_descend(mas, mas->index);
 
 	if (mas->status == ma_none) {
 		mas->index = 0;
@@ -204,7 +220,7 @@ static void *mas_next_common(struct ma_state *mas, unsigned long max,
 	enum maple_status from = mas->status;
 	void *entry = NULL;
 
-	if (from == ma_error)
+	if (from == ma_error || mas_unusable(mas))
 		return NULL;
 	if (!mas_tree_has_nodes(mas)) {
 		/* A root entry has nothing after index 0. */
@@ -264,7 +280,7 @@ static void *mas_prev_common(struct ma_state *mas, unsigned long min,
 	enum maple_status from = mas->status;
 	void *entry = NULL;
 
-	if (from == ma_error)
+	if (from == ma_error || mas_unusable(mas))
 		return NULL;
 	if (!mas_tree_has_nodes(mas)) {
 		/* A root entry is before every index but 0. */
@@ -351,7 +367,7 @@ static void *mas_find_common(struct ma_state *mas, unsigned long max,
 	enum maple_status from = mas->status;
 	void *entry = NULL;
 
-	if (from == ma_error)
+	if (from == ma_error || mas_unusable(mas))
 		return NULL;
 	if (!mas_tree_has_nodes(mas)) {
 		if (!mt_root(mas->tree))
@@ -430,7 +446,7 @@ static void *mas_find_rev_common(struct ma_state *mas, unsigned long min,
 	enum maple_status from = mas->status;
 	void *entry = NULL;
 
-	if (from == ma_error)
+	if (from == ma_error || mas_unusable(mas))
 		return NULL;
 	if (!mas_tree_has_nodes(mas)) {
 		if (!mt_root(mas->tree))

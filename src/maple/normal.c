@@ -10,7 +10,7 @@ int mtree_store_range(struct maple_tree *mt, unsigned long first,
 	MA_STATE(mas, mt, first, last);
 	int ret;
 
-	if (first > last || mt_entry_reserved(entry))
+	if (!mt || first > last || mt_entry_reserved(entry))
 		return -EINVAL;
 	mt_normal_lock(mt);
 	do {
@@ -43,7 +43,7 @@ int mtree_insert_range(struct maple_tree *mt, unsigned long first,
 	MA_STATE(mas, mt, first, last);
 	int ret;
 
-	if (first > last || !entry || mt_entry_reserved(entry))
+	if (!mt || first > last || !entry || mt_entry_reserved(entry))
 		return -EINVAL;
 	mt_normal_lock(mt);
 	do {
@@ -66,6 +66,8 @@ void *mtree_erase(struct maple_tree *mt, unsigned long index)
 	MA_STATE(mas, mt, index, index);
 	void *entry;
 
+	if (!mt)
+		return NULL;
 	mt_normal_lock(mt);
 	entry = mas_erase(&mas);
 	mt_normal_unlock(mt);
@@ -74,10 +76,10 @@ void *mtree_erase(struct maple_tree *mt, unsigned long index)
 
 void *mt_find(struct maple_tree *mt, unsigned long *index, unsigned long max)
 {
-	MA_STATE(mas, mt, *index, *index);
+	MA_STATE(mas, mt, index ? *index : 0, index ? *index : 0);
 	void *entry;
 
-	if (*index > max)
+	if (!mt || !index || *index > max)
 		return NULL;
 	mt_rcu_read_lock();
 	do {
@@ -92,7 +94,7 @@ void *mt_find(struct maple_tree *mt, unsigned long *index, unsigned long max)
 void *mt_find_after(struct maple_tree *mt, unsigned long *index,
 		    unsigned long max)
 {
-	if (!*index)
+	if (!index || !*index)
 		return NULL;
 	return mt_find(mt, index, max);
 }
@@ -102,6 +104,8 @@ void *mt_next(struct maple_tree *mt, unsigned long index, unsigned long max)
 	MA_STATE(mas, mt, index, index);
 	void *entry;
 
+	if (!mt)
+		return NULL;
 	mt_rcu_read_lock();
 	do {
 		entry = mas_next(&mas, max);
@@ -115,6 +119,8 @@ void *mt_prev(struct maple_tree *mt, unsigned long index, unsigned long min)
 	MA_STATE(mas, mt, index, index);
 	void *entry;
 
+	if (!mt)
+		return NULL;
 	mt_rcu_read_lock();
 	do {
 		entry = mas_prev(&mas, min);

@@ -727,7 +727,7 @@ int mt_store_range(struct ma_state *mas, unsigned long first,
 	unsigned int needed;
 	int ret;
 
-	if (first > last || mt_entry_reserved(entry))
+	if (!mas->tree || first > last || mt_entry_reserved(entry))
 		return -EINVAL;
 	mt_assert_locked(mas->tree, __func__);
 	ret = mt_store(mas, first, last, entry, gfp, flags, &needed);
@@ -770,7 +770,7 @@ void *mas_store(struct ma_state *mas, void *entry)
 	unsigned long first = mas->index, last = mas->last;
 	void *old;
 
-	if (first > last || mt_entry_reserved(entry)) {
+	if (!mas->tree || first > last || mt_entry_reserved(entry)) {
 		mas_set_err(mas, -EINVAL);
 		return NULL;
 	}
@@ -784,7 +784,7 @@ int mas_preallocate(struct ma_state *mas, void *entry, gfp_t gfp)
 {
 	unsigned int needed;
 
-	if (mas->index > mas->last || mt_entry_reserved(entry))
+	if (!mas->tree || mas->index > mas->last || mt_entry_reserved(entry))
 		return -EINVAL;
 	mt_store(mas, mas->index, mas->last, entry, gfp, MT_STORE_DRY, &needed);
 	if (!mas_alloc_fill(mas, needed, gfp)) {

@@ -23,17 +23,17 @@ void *mt_root(const struct maple_tree *mt)
 
 bool mtree_empty(const struct maple_tree *mt)
 {
-	return mt_root(mt) == NULL;
+	return !mt || mt_root(mt) == NULL;
 }
 
 unsigned int mt_height(const struct maple_tree *mt)
 {
-	return mt_tree_height(mt);
+	return mt ? mt_tree_height(mt) : 0;
 }
 
 bool mt_in_rcu(const struct maple_tree *mt)
 {
-	return mt_rcu_mode(mt);
+	return mt && mt_rcu_mode(mt);
 }
 
 /*
@@ -100,6 +100,8 @@ void __mt_destroy(struct maple_tree *mt)
 
 void mtree_destroy(struct maple_tree *mt)
 {
+	if (!mt)
+		return;
 	mt_normal_lock(mt);
 	__mt_destroy(mt);
 	mt_normal_unlock(mt);

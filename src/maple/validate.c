@@ -103,9 +103,13 @@ static bool mt_check_node(struct mt_check *c, void *enode, unsigned int level,
 
 int mt_validate(struct maple_tree *mt)
 {
-	struct mt_check c = { .mt = mt, .height = mt_tree_height(mt) };
-	void *root = mt->ma_root;
+	struct mt_check c = { .mt = mt };
+	void *root;
 
+	if (!mt)
+		return -EINVAL;
+	c.height = mt_tree_height(mt);
+	root = mt->ma_root;
 	if (!mt_is_node(root)) {
 		if (c.height)
 			mt_fail(&c, NULL, "height %u without nodes", c.height);

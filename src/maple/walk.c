@@ -73,6 +73,8 @@ void *mtree_load(struct maple_tree *mt, unsigned long index)
 {
 	void *entry;
 
+	if (!mt)
+		return NULL;
 	mt_rcu_read_lock();
 	entry = mt_lookup(mt, index);
 	mt_rcu_read_unlock();
