@@ -284,7 +284,7 @@ static void *mas_prev_common(struct ma_state *mas, unsigned long min,
 		return NULL;
 	if (!mas_tree_has_nodes(mas)) {
 		/* A root entry is before every index but 0. */
-		if (from != ma_root && mas->index && mt_root(mas->tree))
+		if (from != ma_root && mas->index && !min && mt_root(mas->tree))
 			return mas_root_entry(mas);
 		return mas_set_none(mas, 0, 0);
 	}
@@ -433,9 +433,9 @@ void *mas_find_range(struct ma_state *mas, unsigned long max)
 
 /* mas_find_rev() on a tree without nodes, by the table's rules. */
 static void *mas_find_rev_rootless(struct ma_state *mas,
-				   enum maple_status from)
+				   enum maple_status from, unsigned long min)
 {
-	if (mas->index && from != ma_root)
+	if (mas->index && from != ma_root && !min)
 		return mas_root_entry(mas);
 	return mas_set_none(mas, 0, 0);
 }
@@ -451,7 +451,7 @@ static void *mas_find_rev_common(struct ma_state *mas, unsigned long min,
 	if (!mas_tree_has_nodes(mas)) {
 		if (!mt_root(mas->tree))
 			return mas_set_none(mas, 0, ULONG_MAX);
-		return mas_find_rev_rootless(mas, from);
+		return mas_find_rev_rootless(mas, from, min);
 	}
 	switch (from) {
 	case ma_active:

@@ -45,8 +45,20 @@ void mt_rcu_read_lock(void)
 	mt_flavor->read_lock();
 }
 
+#ifdef MT_TSAN
+/*
+ * Tells TSan that what a reader did before leaving its read-side section
+ * happens before the grace period ends (readers using the flavour's own
+ * unlock are not seen).
+ */
+static char mt_tsan_grace_period;
+#endif
+
 void mt_rcu_read_unlock(void)
 {
+#ifdef MT_TSAN
+	__tsan_release(&mt_tsan_grace_period);
+#endif
 	mt_flavor->read_unlock();
 }
 
@@ -57,6 +69,7 @@ static void mt_free_batch(struct rcu_head *head)
 
 #ifdef MT_TSAN
 	__tsan_acquire(dead);
+	__tsan_acquire(&mt_tsan_grace_period);
 #endif
 	while (node) {
 		struct maple_node *next = ((struct maple_dead *)node)->next;
@@ -90,7 +103,7 @@ void mt_node_retire(struct maple_tree *mt, struct maple_node *node)
 	}
 	mt_write(node->parent, (unsigned long)node | MT_PARENT_DEAD);
 	/* A reader that sees what follows also sees the dead mark. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	mt_fence_release();
 	mt_write(dead->next, (struct maple_node *)mt->ma_retired);
 	mt->ma_retired = dead;
 	mt_node_account_rcu();
