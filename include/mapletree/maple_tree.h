@@ -148,7 +148,6 @@ struct maple_tree {
 	unsigned int ma_flags;
 	void *ma_root;
 	void *ma_retired;		/* nodes waiting to be handed to RCU */
-	unsigned int ma_nr_retired;
 };
 
 #define MTREE_INIT(name, __flags) {					\

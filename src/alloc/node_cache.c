@@ -18,8 +18,8 @@
 
 #define SLAB_SIZE		(64 * 1024)
 #define SLAB_NODES		(SLAB_SIZE / MAPLE_NODE_SIZE - 1)
-#define MAGAZINE_SIZE		32
-#define MAGAZINE_BATCH		16
+#define MAGAZINE_SIZE		64
+#define MAGAZINE_BATCH		32
 
 /* The first 256 bytes of every slab; the nodes follow. */
 struct slab {
@@ -48,6 +48,7 @@ static struct {
 	struct slab *partial;
 	size_t slabs;
 	struct magazine *magazines;
+	struct maple_batch *reclaimed;	/* linked through rcu[0] */
 	long exited_live;	/* counters of threads that have exited */
 	long exited_rcu;
 	pthread_key_t key;
@@ -58,6 +59,7 @@ static struct {
 };
 
 static __thread struct magazine magazine;
+
 
 static struct slab *node_slab(struct maple_node *node)
 {
@@ -162,6 +164,28 @@ static void magazine_drain(struct magazine *mag, unsigned int keep)
 	pthread_mutex_unlock(&cache.lock);
 }
 
+/* Return a reclaimed batch's nodes to their slabs. Cache lock held. */
+static void batch_put(struct maple_batch *batch)
+{
+	unsigned long i;
+
+	for (i = 0; i < batch->count; i++)
+		slab_put(batch->node[i]);
+	slab_put((struct maple_node *)batch);
+}
+
+/* Take the newest reclaimed batch, or NULL. Cache lock held. */
+static struct maple_batch *batch_pop(void)
+{
+	struct maple_batch *batch = cache.reclaimed;
+
+	if (batch)
+		__atomic_store_n(&cache.reclaimed,
+				 (struct maple_batch *)batch->rcu[0],
+				 __ATOMIC_RELAXED);
+	return batch;
+}
+
 static void magazine_release(void *arg)
 {
 	struct magazine *mag = arg;
@@ -215,11 +239,32 @@ static struct magazine *my_magazine(void)
 	return mag;
 }
 
-/* Move up to a batch of nodes from the slabs into the magazine. */
+/* Refill an empty magazine with a reclaimed batch. False if none. */
+static bool magazine_fill_batch(struct magazine *mag)
+{
+	struct maple_batch *batch;
+	unsigned long i;
+
+	if (!__atomic_load_n(&cache.reclaimed, __ATOMIC_RELAXED))
+		return false;
+	pthread_mutex_lock(&cache.lock);
+	batch = batch_pop();
+	pthread_mutex_unlock(&cache.lock);
+	if (!batch)
+		return false;
+	for (i = 0; i < batch->count; i++)
+		mag->node[mag->nr++] = batch->node[i];
+	mag->node[mag->nr++] = (struct maple_node *)batch;
+	return true;
+}
+
+/* Move up to a batch of nodes into the magazine, reclaimed ones first. */
 static void magazine_fill(struct magazine *mag, bool may_grow)
 {
 	unsigned int got = 0;
 
+	if (magazine_fill_batch(mag))
+		return;
 	pthread_mutex_lock(&cache.lock);
 	while (got < MAGAZINE_BATCH) {
 		struct maple_node *node = slab_get(may_grow);
@@ -242,6 +287,18 @@ struct maple_node *mt_node_alloc(gfp_t gfp)
 		return NULL;
 	count(&mag->live, 1);
 	return mag->node[--mag->nr];
+}
+
+void mt_node_prefetch(void)
+{
+	struct magazine *mag = &magazine;
+	char *node;
+
+	if (!mag->nr)
+		return;
+	node = (char *)mag->node[mag->nr - 1];
+	for (unsigned int line = 0; line < MAPLE_NODE_SIZE; line += 64)
+		__builtin_prefetch(node + line, 1);
 }
 
 static void node_put(struct magazine *mag, struct maple_node *node)
@@ -268,13 +325,13 @@ void mt_node_account_rcu(void)
 	count(&mag->rcu, 1);
 }
 
-/* Free a node whose grace period has ended. */
-void mt_node_free_rcu(struct maple_node *node)
+void mt_node_free_batch(struct maple_batch *batch)
 {
-	struct magazine *mag = my_magazine();
-
-	count(&mag->rcu, -1);
-	node_put(mag, node);
+	count(&my_magazine()->rcu, -(long)(batch->count + 1));
+	pthread_mutex_lock(&cache.lock);
+	batch->rcu[0] = (unsigned long)cache.reclaimed;
+	__atomic_store_n(&cache.reclaimed, batch, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&cache.lock);
 }
 
 /* Sum the per-thread counters. Cache lock held. */
@@ -311,6 +368,7 @@ void mt_cache_stats(struct mt_cache_stats *st)
 
 size_t mt_cache_shrink(void)
 {
+	struct maple_batch *batch;
 	struct slab *slab, *next;
 	size_t freed = 0;
 
@@ -318,6 +376,8 @@ size_t mt_cache_shrink(void)
 	if (magazine.nr)
 		magazine_drain(&magazine, 0);
 	pthread_mutex_lock(&cache.lock);
+	for (batch = batch_pop(); batch; batch = batch_pop())
+		batch_put(batch);
 	for (slab = cache.partial; slab; slab = next) {
 		next = slab->part_next;
 		if (slab->nr_free == SLAB_NODES) {

@@ -169,6 +169,16 @@ static inline unsigned long mt_slot_min(struct maple_node *node,
 	return off ? mt_read(node->pivot[off - 1]) + 1 : min;
 }
 
+/*
+ * Start loading a node's slots while its pivots are searched: the two
+ * misses of a level then overlap instead of following each other.
+ */
+static inline void mt_prefetch_slots(const struct maple_node *node)
+{
+	__builtin_prefetch(&node->slot[0]);
+	__builtin_prefetch(&node->slot[8]);
+}
+
 /* The slot of a node that covers @index (which lies within the node). */
 static inline unsigned char mt_node_find(struct maple_node *node,
 					 unsigned long index)
@@ -199,7 +209,31 @@ static inline bool mt_rcu_mode(const struct maple_tree *mt)
 struct maple_node *mt_node_alloc(gfp_t gfp);
 void mt_node_free(struct maple_node *node);
 void mt_node_account_rcu(void);
-void mt_node_free_rcu(struct maple_node *node);
+
+/*
+ * Nodes retired together: the first dead node of a batch is reused to hold
+ * the others' addresses (its bytes may be reused once it is marked dead),
+ * so no other dead node is written, and after the grace period the cache
+ * takes the whole batch by reading one array instead of chasing pointers
+ * through cold nodes.
+ */
+#define MT_BATCH_NODES	28
+
+struct maple_batch {
+	unsigned long parent;		/* the dead mark */
+	unsigned long rcu[2];		/* struct rcu_head; then the cache's link */
+	unsigned long count;		/* entries used in node[] */
+	struct maple_node *node[MT_BATCH_NODES];
+};
+
+_Static_assert(sizeof(struct maple_batch) == MAPLE_NODE_SIZE,
+	       "a batch fills its first node");
+
+/* A batch whose grace period has ended: its nodes are free. */
+void mt_node_free_batch(struct maple_batch *batch);
+
+/* Start fetching the node the next allocation will return, for writing. */
+void mt_node_prefetch(void);
 
 /* rcu.c: retire a replaced node (RCU mode) or free it at once. */
 void mt_node_retire(struct maple_tree *mt, struct maple_node *node);

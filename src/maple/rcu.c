@@ -3,12 +3,11 @@
  * RCU glue: the liburcu flavour the library uses, and the deferred freeing
  * of nodes replaced in RCU mode.
  *
- * A replaced node is marked dead, then chained on its tree's retired list;
- * every MT_RETIRE_BATCH nodes the chain is handed to call_rcu() as one
- * callback, whose rcu_head lives in the newest dead node. Readers may still
- * load a dead node's bytes (that is why its parent word is checked after
- * every read), so the bookkeeping is written only after the dead mark and
- * with atomic stores.
+ * A replaced node is marked dead; readers that reach it after that start
+ * their walk again, so its other bytes may be reused. The first dead node
+ * of a batch becomes the batch (struct maple_batch) and records the next
+ * MT_BATCH_NODES; a full batch goes to call_rcu() as one callback, which
+ * hands it to the node cache whole.
  */
 #include <stddef.h>
 #include <urcu/urcu-memb.h>
@@ -17,16 +16,8 @@
 
 #include "maple/node.h"
 
-#define MT_RETIRE_BATCH		64
-
-struct maple_dead {
-	unsigned long parent;
-	struct rcu_head rcu;
-	struct maple_node *next;
-};
-
-_Static_assert(sizeof(struct maple_dead) <= sizeof(struct maple_node),
-	       "dead-node bookkeeping fits in a node");
+_Static_assert(sizeof(struct rcu_head) == sizeof(((struct maple_batch *)0)->rcu),
+	       "the batch has room for an rcu_head");
 
 static const struct rcu_flavor_struct *mt_flavor = &urcu_memb_flavor;
 
@@ -64,53 +55,52 @@ void mt_rcu_read_unlock(void)
 
 static void mt_free_batch(struct rcu_head *head)
 {
-	struct maple_dead *dead = caa_container_of(head, struct maple_dead, rcu);
-	struct maple_node *node = (struct maple_node *)dead;
+	struct maple_batch *batch = (struct maple_batch *)
+		((char *)head - offsetof(struct maple_batch, rcu));
 
 #ifdef MT_TSAN
-	__tsan_acquire(dead);
+	__tsan_acquire(batch);
 	__tsan_acquire(&mt_tsan_grace_period);
 #endif
-	while (node) {
-		struct maple_node *next = ((struct maple_dead *)node)->next;
-
-		mt_node_free_rcu(node);
-		node = next;
-	}
+	mt_node_free_batch(batch);
 }
 
 void mt_retired_flush(struct maple_tree *mt)
 {
-	struct maple_dead *head = mt->ma_retired;
+	struct maple_batch *batch = mt->ma_retired;
 
-	if (!head)
+	if (!batch)
 		return;
 	mt->ma_retired = NULL;
-	mt->ma_nr_retired = 0;
 #ifdef MT_TSAN
-	__tsan_release(head);
+	__tsan_release(batch);
 #endif
-	mt_flavor->update_call_rcu(&head->rcu, mt_free_batch);
+	mt_flavor->update_call_rcu((struct rcu_head *)batch->rcu, mt_free_batch);
 }
 
 void mt_node_retire(struct maple_tree *mt, struct maple_node *node)
 {
-	struct maple_dead *dead = (struct maple_dead *)node;
+	struct maple_batch *batch = mt->ma_retired;
 
 	if (!mt_rcu_mode(mt)) {
 		mt_node_free(node);
 		return;
 	}
 	mt_write(node->parent, (unsigned long)node | MT_PARENT_DEAD);
+	mt_node_account_rcu();
 	/* A reader that sees what follows also sees the dead mark. */
 	mt_fence_release();
-	mt_write(dead->next, (struct maple_node *)mt->ma_retired);
-	mt->ma_retired = dead;
-	mt_node_account_rcu();
-	if (++mt->ma_nr_retired >= MT_RETIRE_BATCH)
+	if (!batch) {
+		batch = (struct maple_batch *)node;
+		mt_write(batch->count, 0);
+		mt->ma_retired = batch;
+		return;
+	}
+	mt_write(batch->node[batch->count], node);
+	mt_write(batch->count, batch->count + 1);
+	if (batch->count == MT_BATCH_NODES)
 		mt_retired_flush(mt);
 }
-
 void mt_rcu_barrier(struct maple_tree *mt)
 {
 	if (mt) {

@@ -169,7 +169,10 @@ static void wr_walk(struct mt_wr *wr, struct mt_level *path,
 
 	for (level = (int)wr->height - 1; level >= (int)stop; level--) {
 		struct maple_node *node = mte_to_node(enode);
-		unsigned char off = mt_node_find(node, index);
+		unsigned char off;
+
+		mt_prefetch_slots(node);
+		off = mt_node_find(node, index);
 
 		path[level] = (struct mt_level){
 			node, min, max, off, mt_node_end(node, max)
@@ -707,6 +710,8 @@ static int mt_store(struct ma_state *mas, unsigned long first,
 		return -EEXIST;
 	if (wr_root_entry(wr, dry_run))
 		return 0;
+	if (!dry_run && mt_rcu_mode(wr->mt))
+		mt_node_prefetch();	/* the copy below will write it */
 	wr_init_paths(wr);
 	if ((flags & MT_STORE_INSERT) && wr_occupied(wr))
 		return -EEXIST;

@@ -23,7 +23,10 @@ restart:
 	mas->max = ULONG_MAX;
 	for (;;) {
 		struct maple_node *node = mte_to_node(enode);
-		unsigned char off = mt_node_find(node, index);
+		unsigned char off;
+
+		mt_prefetch_slots(node);
+		off = mt_node_find(node, index);
 		void *slot = mt_read(node->slot[off]);
 		unsigned long min = mt_slot_min(node, off, mas->min);
 		unsigned long max = mt_slot_max(node, off, mas->max);
@@ -60,6 +63,7 @@ restart:
 	for (;;) {
 		struct maple_node *node = mte_to_node(enode);
 
+		mt_prefetch_slots(node);
 		slot = mt_read(node->slot[mt_node_find(node, index)]);
 		if (mt_node_dead(node))
 			goto restart;
