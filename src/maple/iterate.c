@@ -184,10 +184,6 @@ static enum mas_stop mas_seek_prev(struct ma_state *mas, unsigned long min,
 	}
 }
 
-static bool mas_tree_has_nodes(const struct ma_state *mas)
-{
-	return mt_is_node(mt_root(mas->tree));
-}
 
 static void *mas_set_none(struct ma_state *mas, unsigned long index,
 			  unsigned long last)
@@ -199,10 +195,13 @@ static void *mas_set_none(struct ma_state *mas, unsigned long index,
 	return NULL;
 }
 
-static void *mas_root_entry(struct ma_state *mas)
+/*
+ * The cursor on a tree without nodes. @root is the root as read once by the
+ * caller: a writer may give the tree nodes at any moment, and every
+ * decision must come from the same reading.
+ */
+static void *mas_root_entry(struct ma_state *mas, void *root)
 {
-	void *root = mt_root(mas->tree);
-
 	if (!root)
 		return mas_set_none(mas, 0, ULONG_MAX);
 	mas->status = ma_root;
@@ -220,12 +219,15 @@ static void *mas_next_common(struct ma_state *mas, unsigned long max,
 	enum maple_status from = mas->status;
 	void *entry = NULL;
 
+	void *root;
+
 	if (from == ma_error || mas_unusable(mas))
 		return NULL;
-	if (!mas_tree_has_nodes(mas)) {
+	root = mt_root(mas->tree);
+	if (!mt_is_node(root)) {
 		/* A root entry has nothing after index 0. */
 		if (from == ma_none && !mas->index)
-			return mas_root_entry(mas);
+			return mas_root_entry(mas, root);
 		return mas_set_none(mas, 1, ULONG_MAX);
 	}
 	if (mas->last >= max) {
@@ -280,12 +282,15 @@ static void *mas_prev_common(struct ma_state *mas, unsigned long min,
 	enum maple_status from = mas->status;
 	void *entry = NULL;
 
+	void *root;
+
 	if (from == ma_error || mas_unusable(mas))
 		return NULL;
-	if (!mas_tree_has_nodes(mas)) {
+	root = mt_root(mas->tree);
+	if (!mt_is_node(root)) {
 		/* A root entry is before every index but 0. */
-		if (from != ma_root && mas->index && !min && mt_root(mas->tree))
-			return mas_root_entry(mas);
+		if (from != ma_root && mas->index && !min && root)
+			return mas_root_entry(mas, root);
 		return mas_set_none(mas, 0, 0);
 	}
 	if (from == ma_root)
@@ -349,11 +354,12 @@ void *mas_prev_range(struct ma_state *mas, unsigned long min)
 /* ---- find --------------------------------------------------------------- */
 
 /* mas_find() on a tree without nodes, by the table's rules. */
-static void *mas_find_rootless(struct ma_state *mas, enum maple_status from)
+static void *mas_find_rootless(struct ma_state *mas, enum maple_status from,
+			       void *root)
 {
 	if (!mas->index) {
 		if (from != ma_root)
-			return mas_root_entry(mas);
+			return mas_root_entry(mas, root);
 		return mas_set_none(mas, 1, ULONG_MAX);
 	}
 	if (from == ma_none)
@@ -367,12 +373,15 @@ static void *mas_find_common(struct ma_state *mas, unsigned long max,
 	enum maple_status from = mas->status;
 	void *entry = NULL;
 
+	void *root;
+
 	if (from == ma_error || mas_unusable(mas))
 		return NULL;
-	if (!mas_tree_has_nodes(mas)) {
-		if (!mt_root(mas->tree))
+	root = mt_root(mas->tree);
+	if (!mt_is_node(root)) {
+		if (!root)
 			return mas_set_none(mas, 0, ULONG_MAX);
-		return mas_find_rootless(mas, from);
+		return mas_find_rootless(mas, from, root);
 	}
 	switch (from) {
 	case ma_active:
@@ -433,10 +442,11 @@ void *mas_find_range(struct ma_state *mas, unsigned long max)
 
 /* mas_find_rev() on a tree without nodes, by the table's rules. */
 static void *mas_find_rev_rootless(struct ma_state *mas,
-				   enum maple_status from, unsigned long min)
+				   enum maple_status from, unsigned long min,
+				   void *root)
 {
 	if (mas->index && from != ma_root && !min)
-		return mas_root_entry(mas);
+		return mas_root_entry(mas, root);
 	return mas_set_none(mas, 0, 0);
 }
 
@@ -446,12 +456,15 @@ static void *mas_find_rev_common(struct ma_state *mas, unsigned long min,
 	enum maple_status from = mas->status;
 	void *entry = NULL;
 
+	void *root;
+
 	if (from == ma_error || mas_unusable(mas))
 		return NULL;
-	if (!mas_tree_has_nodes(mas)) {
-		if (!mt_root(mas->tree))
+	root = mt_root(mas->tree);
+	if (!mt_is_node(root)) {
+		if (!root)
 			return mas_set_none(mas, 0, ULONG_MAX);
-		return mas_find_rev_rootless(mas, from, min);
+		return mas_find_rev_rootless(mas, from, min, root);
 	}
 	switch (from) {
 	case ma_active:

@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Builds mapletree and runs the whole test suite in four configurations:
+#
+#   plain     build-test   debugoptimized, NDEBUG not defined (lock and
+#                          invariant assertions compiled in); every suite
+#   asan      build-asan   clang, -fsanitize=address,undefined, leak checks;
+#                          every suite, MT_DIFF_OPS reduced
+#   tsan      build-tsan   clang, -fsanitize=thread; the concurrency suites
+#   valgrind  build-test   memcheck on test_api and test_cursor
+#
+# Usage: scripts/test.sh [plain|asan|tsan|valgrind ...]   (default: all)
+#
+# Test programs are found in the build, not listed here: every executable
+# target named test_* defined under tests/ is a suite (see tests/meson.build).
+# Convention: a suite whose name contains "rcu" or "torture" exercises
+# concurrent readers and writers; those are the suites run under TSan.
+#
+# Each suite ends with "N passed, N failed"; tests/run_suites.sh sums them per
+# configuration. A configuration that fails to build, or a suite that crashes,
+# hangs (see the time limits below) or prints no result line, counts as
+# failed. The last line printed is the sum over all configurations, and the
+# exit status is non-zero if anything failed.
+#
+# Environment: SAN_CC (compiler for the sanitizer builds, default clang),
+# MT_SEED (passed through to the suites, to replay a run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+san_cc=${SAN_CC:-clang}
+valgrind_suites=(test_api test_cursor)
+asan_diff_ops=1000000
+
+# Seconds one suite may run in each configuration before it is killed.
+declare -A limit=([plain]=600 [asan]=900 [tsan]=900 [valgrind]=900)
+
+all_configs=(plain asan tsan valgrind)
+if [ "$#" -gt 0 ]; then
+	configs=("$@")
+else
+	configs=("${all_configs[@]}")
+fi
+for c in "${configs[@]}"; do
+	case $c in
+	plain|asan|tsan|valgrind) ;;
+	*) echo "test.sh: unknown configuration '$c' (want: ${all_configs[*]})" >&2
+	   exit 2 ;;
+	esac
+done
+
+scripts/deps.sh
+
+# Sanitizer runtimes of older toolchains can trip over a kernel's high
+# mmap randomisation; run sanitized programs with ASLR off when we can.
+norand=()
+if setarch "$(uname -m)" -R true >/dev/null 2>&1; then
+	norand=(setarch "$(uname -m)" -R)
+fi
+
+total_pass=0 total_fail=0
+summary=()
+declare -A built=()
+
+# build DIR [meson options...]: configure DIR (or reconfigure it) and build.
+# Output goes to DIR/build.log; its tail is shown on failure. An existing
+# DIR keeps the compiler it was configured with: remove it to change CC.
+build() {
+	local dir=$1; shift
+	local log=$root/$dir/build.log start=$SECONDS rc=0
+
+	if [ -n "${built[$dir]:-}" ]; then
+		[ "${built[$dir]}" = ok ]
+		return
+	fi
+	echo "--- building $dir ($*)"
+	if [ ! -f "$dir/build.ninja" ]; then
+		rm -rf "$dir"
+	fi
+	mkdir -p "$dir"
+	{
+		if [ -f "$dir/build.ninja" ]; then
+			meson setup --reconfigure "$dir" "$@"
+		else
+			meson setup "$dir" "$@"
+		fi && ninja -C "$dir"
+	} >"$log" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		tail -n 60 "$log"
+		echo "--- $dir: build FAILED after $((SECONDS - start)) s (full log: $log)"
+		built[$dir]=failed
+		return 1
+	fi
+	grep -E 'warning:' "$log" | sort -u | head -n 20 || true
+	echo "--- $dir: built in $((SECONDS - start)) s"
+	built[$dir]=ok
+}
+
+# suites DIR: the test programs of build DIR, one absolute path a line.
+suites() {
+	meson introspect "$1" --targets | python3 -c '
+import json, os, sys
+src = os.path.realpath(sys.argv[1])
+for t in json.load(sys.stdin):
+    where = os.path.relpath(os.path.realpath(t["defined_in"]), src)
+    if (t["type"] == "executable" and t["name"].startswith("test_")
+            and where.startswith("tests" + os.sep)):
+        for f in t["filename"]:
+            print(f)
+' "$root" | sort
+}
+
+# wrap OUTDIR LIMIT PROG [PREFIX...]: write OUTDIR/<name of PROG>, a script
+# that runs PREFIX PROG under a time limit, copying its output to
+# OUTDIR/<name>.log, and print its path. run_suites.sh runs the wrappers.
+wrap() {
+	local out=$1 secs=$2 prog=$3; shift 3
+	local name=${prog##*/}
+	local w=$out/$name
+
+	{
+		echo '#!/usr/bin/env bash'
+		echo 'set -o pipefail'
+		printf 'timeout -k 30 %q' "$secs"
+		if [ "$#" -gt 0 ]; then
+			printf ' %q' "$@"
+		fi
+		printf ' %q "$@" 2>&1 | tee %q\n' "$prog" "$out/$name.log"
+	} >"$w"
+	chmod +x "$w"
+	echo "$w"
+}
+
+# record NAME LOG SECONDS: add the "N passed, N failed" line ending LOG to
+# the totals (no such line: one failure).
+record() {
+	local name=$1 log=$2 secs=$3 line p f
+
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
+	if [ -z "$line" ]; then
+		p=0 f=1
+	else
+		p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+	fi
+	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+	summary+=("$(printf '%-9s %6d passed, %d failed  (%d s)' "$name" "$p" "$f" "$secs")")
+	echo "=== $name: $p passed, $f failed ($secs s)"
+}
+
+# run CONFIG DIR PROGRAMS_FILE [PREFIX...]: run the listed programs of DIR
+# under PREFIX with run_suites.sh, in the environment set by the caller.
+run() {
+	local config=$1 dir=$2 list=$3; shift 3
+	local out=$root/$dir/suites-$config log start=$SECONDS prog
+	local wrappers=()
+
+	log=$out/summary.log
+	rm -rf "$out"
+	mkdir -p "$out"
+	while IFS= read -r prog; do
+		wrappers+=("$(wrap "$out" "${limit[$config]}" "$prog" "$@")")
+	done <"$list"
+	if [ "${#wrappers[@]}" -eq 0 ]; then
+		echo "$config: no test programs found in $dir"
+		echo "0 passed, 1 failed" >"$log"
+	else
+		tests/run_suites.sh "${wrappers[@]}" 2>&1 | tee "$log" || true
+	fi
+	record "$config" "$log" "$((SECONDS - start))"
+}
+
+# A configuration that did not build: one failure, no run.
+broken() {
+	summary+=("$(printf '%-9s %6d passed, %d failed  (build failed)' "$1" 0 1)")
+	total_fail=$((total_fail + 1))
+	echo "=== $1: build failed, counted as 1 failure"
+}
+
+want() {
+	local c
+	for c in "${configs[@]}"; do
+		[ "$c" = "$1" ] && return 0
+	done
+	return 1
+}
+
+lists=$(mktemp -d)
+trap 'rm -rf "$lists"' EXIT
+
+if want plain; then
+	echo "##### plain: build-test, every suite"
+	if build build-test --buildtype=debugoptimized -Db_ndebug=false; then
+		suites build-test >"$lists/plain" || true
+		run plain build-test "$lists/plain"
+	else
+		broken plain
+	fi
+fi
+
+if want asan; then
+	echo "##### asan: build-asan ($san_cc, address+undefined), every suite"
+	if CC=$san_cc build build-asan --buildtype=debugoptimized \
+		-Db_ndebug=false -Db_sanitize=address,undefined -Db_lundef=false; then
+		suites build-asan >"$lists/asan" || true
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		MT_DIFF_OPS=${MT_DIFF_OPS:-$asan_diff_ops} \
+			run asan build-asan "$lists/asan" "${norand[@]}"
+	else
+		broken asan
+	fi
+fi
+
+if want tsan; then
+	echo "##### tsan: build-tsan ($san_cc, thread), concurrency suites (*rcu*, *torture*)"
+	if CC=$san_cc build build-tsan --buildtype=debugoptimized \
+		-Db_ndebug=false -Db_sanitize=thread -Db_lundef=false; then
+		suites build-tsan | grep -E '/[^/]*(rcu|torture)[^/]*$' \
+			>"$lists/tsan" || true
+		tsan_opts="halt_on_error=1 second_deadlock_stack=1"
+		if [ -f tests/tsan.supp ]; then
+			tsan_opts+=" suppressions=$root/tests/tsan.supp"
+		fi
+		TSAN_OPTIONS=$tsan_opts \
+			run tsan build-tsan "$lists/tsan" "${norand[@]}"
+	else
+		broken tsan
+	fi
+fi
+
+if want valgrind; then
+	echo "##### valgrind: memcheck on ${valgrind_suites[*]} from build-test"
+	if build build-test --buildtype=debugoptimized -Db_ndebug=false; then
+		suites build-test >"$lists/all-plain" || true
+		: >"$lists/valgrind"
+		missing=0
+		for name in "${valgrind_suites[@]}"; do
+			if ! grep -E "/$name\$" "$lists/all-plain" >>"$lists/valgrind"; then
+				echo "valgrind: suite $name is not built"
+				missing=$((missing + 1))
+			fi
+		done
+		vg=(valgrind -q --error-exitcode=1 --leak-check=full)
+		# Report (and fail on) only leaks that are certainly the code's:
+		# liburcu's call_rcu thread lives on at exit ("possibly lost").
+		vg+=("--show-leak-kinds=definite,indirect")
+		vg+=("--errors-for-leak-kinds=definite,indirect")
+		if [ -f tests/valgrind.supp ]; then
+			vg+=("--suppressions=$root/tests/valgrind.supp")
+		fi
+		run valgrind build-test "$lists/valgrind" "${vg[@]}"
+		if [ "$missing" -gt 0 ]; then
+			summary+=("valgrind: $missing suite(s) not built, counted as failures")
+			total_fail=$((total_fail + missing))
+		fi
+	else
+		broken valgrind
+	fi
+fi
+
+echo
+echo "##### summary"
+printf '%s\n' "${summary[@]}"
+echo "total time: $SECONDS s"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
