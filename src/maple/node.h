@@ -253,8 +253,10 @@ void *mas_descend(struct ma_state *mas, unsigned long index);
 /* store.c */
 #define MT_STORE_INSERT		1	/* only into an empty span */
 #define MT_STORE_DRY		2	/* count the nodes needed, change nothing */
+#define MT_STORE_ERASE		4	/* the whole range holding first */
 int mt_store_range(struct ma_state *mas, unsigned long first,
-		   unsigned long last, void *entry, gfp_t gfp, unsigned int flags);
+		   unsigned long last, void *entry, gfp_t gfp, unsigned int flags,
+		   void **found);
 
 /* normal.c: anything (XA_ZERO_ENTRY included) in [first, last]? */
 bool mt_find_any(struct maple_tree *mt, unsigned long first,

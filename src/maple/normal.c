@@ -14,7 +14,7 @@ int mtree_store_range(struct maple_tree *mt, unsigned long first,
 		return -EINVAL;
 	mt_normal_lock(mt);
 	do {
-		ret = mt_store_range(&mas, first, last, entry, gfp, 0);
+		ret = mt_store_range(&mas, first, last, entry, gfp, 0, NULL);
 	} while (ret == -ENOMEM && mas_nomem(&mas, gfp));
 	mas_release_alloc(&mas);
 	mt_normal_unlock(mt);
@@ -48,7 +48,7 @@ int mtree_insert_range(struct maple_tree *mt, unsigned long first,
 	mt_normal_lock(mt);
 	do {
 		ret = mt_store_range(&mas, first, last, entry, gfp,
-				     MT_STORE_INSERT);
+				     MT_STORE_INSERT, NULL);
 	} while (ret == -ENOMEM && mas_nomem(&mas, gfp));
 	mas_release_alloc(&mas);
 	mt_normal_unlock(mt);

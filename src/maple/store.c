@@ -237,7 +237,8 @@ static bool wr_widen_null(struct mt_wr *wr)
 	return widened;
 }
 
-static void wr_init_paths(struct mt_wr *wr)
+/* Walk both paths; a NULL store then widens over neighbouring NULLs. */
+static void wr_init_paths(struct mt_wr *wr, bool widen)
 {
 	void *root = wr->mt->ma_root;
 
@@ -253,8 +254,8 @@ static void wr_init_paths(struct mt_wr *wr)
 	} else {
 		wr_walk(wr, wr->right, wr->last, 0);
 	}
-	if (!wr->entry && wr_widen_null(wr))
-		wr_init_paths(wr);
+	if (widen && !wr->entry && wr_widen_null(wr))
+		wr_init_paths(wr, true);
 }
 
 /* ---- Content ------------------------------------------------------------ */
@@ -679,15 +680,30 @@ static bool wr_occupied(struct mt_wr *wr)
 	return mt_find_any(wr->mt, wr->first, wr->last);
 }
 
+/* With MT_STORE_ERASE: the store covers exactly the range under @first. */
+static bool wr_erase_range(struct mt_wr *wr)
+{
+	const struct mt_level *l = &wr->left[0];
+
+	if (!l->node->slot[l->off])
+		return false;
+	wr->first = mt_slot_min(l->node, l->off, l->min);
+	wr->last = mt_slot_max(l->node, l->off, l->max);
+	wr_init_paths(wr, true);
+	return true;
+}
+
 /*
  * Store @entry over [first, last] through @mas; with MT_STORE_INSERT only
- * if the span is empty; with MT_STORE_DRY only count the nodes needed.
+ * if the span is empty; with MT_STORE_ERASE over the whole range holding
+ * @first instead (nothing if it is empty); with MT_STORE_DRY only count the
+ * nodes needed. *@found is set to what was stored at @first before.
  * Return 0, -EEXIST, or -ENOMEM (tree unchanged; *@needed then says how
  * many nodes the store needs).
  */
 static int mt_store(struct ma_state *mas, unsigned long first,
 		    unsigned long last, void *entry, gfp_t gfp,
-		    unsigned int flags, unsigned int *needed)
+		    unsigned int flags, unsigned int *needed, void **found)
 {
 	bool dry_run = flags & MT_STORE_DRY;
 	struct mt_wr *wr, stack_wr;
@@ -705,16 +721,23 @@ static int mt_store(struct ma_state *mas, unsigned long first,
 	wr->new_root = NULL;
 	if (needed)
 		*needed = 0;
-	if ((flags & MT_STORE_INSERT) && !mt_is_node(wr->mt->ma_root) &&
-	    wr->mt->ma_root && !first)
+	*found = mt_is_node(wr->mt->ma_root) || first ? NULL : wr->mt->ma_root;
+	if ((flags & MT_STORE_INSERT) && *found)
 		return -EEXIST;
 	if (wr_root_entry(wr, dry_run))
 		return 0;
 	if (!dry_run && mt_rcu_mode(wr->mt))
 		mt_node_prefetch();	/* the copy below will write it */
-	wr_init_paths(wr);
+	wr_init_paths(wr, false);
+	*found = wr->left[0].node->slot[wr->left[0].off];
 	if ((flags & MT_STORE_INSERT) && wr_occupied(wr))
 		return -EEXIST;
+	if (flags & MT_STORE_ERASE) {
+		if (!wr_erase_range(wr))
+			return 0;
+	} else if (!entry && wr_widen_null(wr)) {
+		wr_init_paths(wr, true);
+	}
 	wr_plan(wr);
 	if (needed)
 		*needed = wr->needed;
@@ -727,15 +750,18 @@ static int mt_store(struct ma_state *mas, unsigned long first,
 }
 
 int mt_store_range(struct ma_state *mas, unsigned long first,
-		   unsigned long last, void *entry, gfp_t gfp, unsigned int flags)
+		   unsigned long last, void *entry, gfp_t gfp, unsigned int flags,
+		   void **found)
 {
 	unsigned int needed;
+	void *ignored;
 	int ret;
 
 	if (!mas->tree || first > last || mt_entry_reserved(entry))
 		return -EINVAL;
 	mt_assert_locked(mas->tree, __func__);
-	ret = mt_store(mas, first, last, entry, gfp, flags, &needed);
+	ret = mt_store(mas, first, last, entry, gfp, flags, &needed,
+		       found ? found : &ignored);
 	if (ret == -EEXIST)
 		return ret;
 	if (ret == -ENOMEM) {
@@ -753,21 +779,11 @@ int mt_store_range(struct ma_state *mas, unsigned long first,
 
 int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp)
 {
-	int ret = mt_store_range(mas, mas->index, mas->last, entry, gfp, 0);
+	int ret = mt_store_range(mas, mas->index, mas->last, entry, gfp, 0,
+				 NULL);
 
 	mas_release_alloc(mas);
 	return ret;
-}
-
-/* The first entry in [index, last] as it is now (mas_store's return). */
-static void *mas_first_overwritten(struct ma_state *mas)
-{
-	MA_STATE(probe, mas->tree, mas->index, mas->index);
-	void *entry = mas_descend(&probe, mas->index);
-
-	if (probe.status == ma_root && mas->index)
-		entry = NULL;
-	return entry;
 }
 
 void *mas_store(struct ma_state *mas, void *entry)
@@ -779,8 +795,7 @@ void *mas_store(struct ma_state *mas, void *entry)
 		mas_set_err(mas, -EINVAL);
 		return NULL;
 	}
-	old = mas_first_overwritten(mas);
-	if (mt_store_range(mas, first, last, entry, GFP_NOWAIT, 0))
+	if (mt_store_range(mas, first, last, entry, GFP_NOWAIT, 0, &old))
 		return NULL;
 	return old;
 }
@@ -791,7 +806,10 @@ int mas_preallocate(struct ma_state *mas, void *entry, gfp_t gfp)
 
 	if (!mas->tree || mas->index > mas->last || mt_entry_reserved(entry))
 		return -EINVAL;
-	mt_store(mas, mas->index, mas->last, entry, gfp, MT_STORE_DRY, &needed);
+	void *ignored;
+
+	mt_store(mas, mas->index, mas->last, entry, gfp, MT_STORE_DRY, &needed,
+		 &ignored);
 	if (!mas_alloc_fill(mas, needed, gfp)) {
 		mas_release_alloc(mas);
 		mas_set_err(mas, -ENOMEM);
@@ -802,7 +820,7 @@ int mas_preallocate(struct ma_state *mas, void *entry, gfp_t gfp)
 
 void mas_store_prealloc(struct ma_state *mas, void *entry)
 {
-	mt_store_range(mas, mas->index, mas->last, entry, GFP_NOWAIT, 0);
+	mt_store_range(mas, mas->index, mas->last, entry, GFP_NOWAIT, 0, NULL);
 	mas_release_alloc(mas);
 }
 
@@ -837,18 +855,18 @@ bool mas_nomem(struct ma_state *mas, gfp_t gfp)
 void *mas_erase(struct ma_state *mas)
 {
 	unsigned long index = mas->index;
-	void *entry;
-	int ret = 0;
+	void *entry = NULL;
+	int ret;
 
 	do {
-		mas->index = index;
-		mas->status = ma_start;
-		entry = mas_walk(mas);
-		if (!entry)
-			break;
-		ret = mt_store_range(mas, mas->index, mas->last, NULL,
-				     GFP_KERNEL, 0);
-	} while (ret && mas_nomem(mas, GFP_KERNEL));
+		ret = mt_store_range(mas, index, index, NULL, GFP_KERNEL,
+				     MT_STORE_ERASE, &entry);
+	} while (ret == -ENOMEM && mas_nomem(mas, GFP_KERNEL));
 	mas_release_alloc(mas);
-	return entry && !ret ? entry : NULL;
+	if (ret)
+		return NULL;
+	mas->index = index;
+	mas->last = index;
+	mas->status = ma_start;
+	return entry;
 }
