@@ -42,12 +42,24 @@ struct mt_big {
 	unsigned int n;
 };
 
-/* One level of a path from the root: a node and where the walk went. */
+/*
+ * One level of a path from the root: a node and where the walk went. The
+ * data end is found when first asked for: most levels never need it.
+ */
 struct mt_level {
 	struct maple_node *node;
 	unsigned long min, max;
 	unsigned char off, end;
 };
+
+#define MT_END_UNKNOWN		0xff
+
+static unsigned char level_end(struct mt_level *l)
+{
+	if (l->end == MT_END_UNKNOWN)
+		l->end = mt_node_end(l->node, l->max);
+	return l->end;
+}
 
 struct mt_new {
 	struct maple_node *node;
@@ -56,6 +68,7 @@ struct mt_new {
 
 enum mt_plan {
 	plan_slots,	/* same pivots: store changed slots in place */
+	plan_child,	/* one new node replaces its old self in the parent */
 	plan_rewrite,	/* rewrite the top node in place (not RCU mode) */
 	plan_root,	/* publish new_root */
 };
@@ -175,7 +188,7 @@ static void wr_walk(struct mt_wr *wr, struct mt_level *path,
 		off = mt_node_find(node, index);
 
 		path[level] = (struct mt_level){
-			node, min, max, off, mt_node_end(node, max)
+			node, min, max, off, MT_END_UNKNOWN
 		};
 		min = mt_slot_min(node, off, min);
 		max = mt_slot_max(node, off, max);
@@ -211,7 +224,8 @@ static void wr_virtual_leaf(struct mt_wr *wr, void *root)
  */
 static bool wr_widen_null(struct mt_wr *wr)
 {
-	const struct mt_level *l = &wr->left[0], *r = &wr->right[0];
+	const struct mt_level *l = &wr->left[0];
+	struct mt_level *r = &wr->right[0];
 	bool widened = false;
 
 	if (!l->off && l->min == wr->first && l->min) {
@@ -224,7 +238,7 @@ static bool wr_widen_null(struct mt_wr *wr)
 			widened = true;
 		}
 	}
-	if (r->off == r->end && r->max == wr->last && r->max != ULONG_MAX) {
+	if (r->max == wr->last && r->max != ULONG_MAX && r->off == level_end(r)) {
 		struct mt_level next[MAPLE_HEIGHT_MAX + 1];
 
 		wr_walk(wr, next, r->max + 1, 0);
@@ -298,13 +312,13 @@ static void big_copy(struct mt_big *b, const struct mt_level *l,
 	b->n += n;
 }
 
-static void big_prepend_node(struct mt_big *b, const struct mt_level *l)
+static void big_prepend_node(struct mt_big *b, struct mt_level *l)
 {
 	struct mt_big tmp;
 	unsigned int i;
 
 	tmp.n = 0;
-	big_copy(&tmp, l, 0, l->end + 1U);
+	big_copy(&tmp, l, 0, level_end(l) + 1U);
 	/* Pushed one by one so NULLs meeting at the seam coalesce. */
 	for (i = 0; i < b->n; i++)
 		big_push(&tmp, b->pivot[i], b->slot[i]);
@@ -313,7 +327,8 @@ static void big_prepend_node(struct mt_big *b, const struct mt_level *l)
 
 static void wr_leaf_content(struct mt_wr *wr, struct mt_big *b)
 {
-	const struct mt_level *l = &wr->left[0], *r = &wr->right[0];
+	const struct mt_level *l = &wr->left[0];
+	struct mt_level *r = &wr->right[0];
 
 	big_copy(b, l, 0, l->off);
 	if (mt_slot_min(l->node, l->off, l->min) < wr->first)
@@ -322,19 +337,20 @@ static void wr_leaf_content(struct mt_wr *wr, struct mt_big *b)
 	if (mt_slot_max(r->node, r->off, r->max) > wr->last)
 		big_push(b, mt_slot_max(r->node, r->off, r->max),
 			 r->node->slot[r->off]);
-	big_copy(b, r, r->off + 1U, r->end + 1U);
+	big_copy(b, r, r->off + 1U, level_end(r) + 1U);
 }
 
 static void wr_internal_content(struct mt_wr *wr, unsigned int level,
 				const struct mt_big *below, struct mt_big *b)
 {
-	const struct mt_level *l = &wr->left[level], *r = &wr->right[level];
+	const struct mt_level *l = &wr->left[level];
+	struct mt_level *r = &wr->right[level];
 	unsigned int i;
 
 	big_copy(b, l, 0, l->off);
 	for (i = 0; i < below->n; i++)
 		big_push(b, below->pivot[i], below->slot[i]);
-	big_copy(b, r, r->off + 1U, r->end + 1U);
+	big_copy(b, r, r->off + 1U, level_end(r) + 1U);
 }
 
 /* ---- Decisions ---------------------------------------------------------- */
@@ -349,11 +365,11 @@ static bool wr_whole(const struct mt_wr *wr, unsigned int level)
 	return wr->left[level].min == 0 && wr->right[level].max == ULONG_MAX;
 }
 
-static bool wr_same_pivots(const struct mt_level *l, const struct mt_big *b)
+static bool wr_same_pivots(struct mt_level *l, const struct mt_big *b)
 {
 	unsigned int i;
 
-	if (b->n != l->end + 1U)
+	if (b->n != level_end(l) + 1U)
 		return false;
 	for (i = 0; i + 1 < b->n; i++)
 		if (b->pivot[i] != l->node->pivot[i])
@@ -370,15 +386,15 @@ static void wr_balance(struct mt_wr *wr, unsigned int level, struct mt_big *b)
 {
 	struct mt_level *l = &wr->left[level], *r = &wr->right[level];
 	const struct mt_level *lp = &wr->left[level + 1];
-	const struct mt_level *rp = &wr->right[level + 1];
+	struct mt_level *rp = &wr->right[level + 1];
 
 	if (b->n < MAPLE_NODE_MIN && r->max != ULONG_MAX) {
-		if (lp->off > 0 || (rp->off == rp->end && l->min > 0)) {
+		if (lp->off > 0 || (rp->off == level_end(rp) && l->min > 0)) {
 			wr_walk(wr, wr->left, l->min - 1, level);
 			big_prepend_node(b, l);
 		} else {
 			wr_walk(wr, wr->right, r->max + 1, level);
-			big_copy(b, r, 0, r->end + 1U);
+			big_copy(b, r, 0, level_end(r) + 1U);
 		}
 	} else if (b->n > MAPLE_NODE_SLOTS && lp->off > 0) {
 		struct mt_level sib;
@@ -498,6 +514,12 @@ static void wr_plan(struct mt_wr *wr)
 			return;
 		}
 		wr_build(wr, level, b, sizes, k, &below);
+		if (k == 1 && wr_single(wr, level) && !whole) {
+			/* Same range as the node it replaces: swap the pointer. */
+			wr->plan = plan_child;
+			wr->new_root = below.slot[0];
+			return;
+		}
 		if (whole) {
 			if (k > 1) {
 				/* The root split: grow a level. */
@@ -595,6 +617,19 @@ static void wr_commit(struct mt_wr *wr)
 			wr_adopt(wr->new[i].node, wr->new[i].count);
 
 	switch (wr->plan) {
+	case plan_child: {
+		const struct mt_level *p = &wr->left[wr->top + 1];
+
+		old.n = 1;
+		old.node[0] = t->node;
+		old.min[0] = t->min;
+		old.max[0] = t->max;
+		mt_write(mte_to_node(wr->new_root)->parent,
+			 mt_parent_word(p->node, p->off));
+		mt_publish(p->node->slot[p->off], wr->new_root);
+		wr->top++;
+		break;
+	}
 	case plan_slots:
 		wr_old_children(wr, &old);
 		for (i = 0; i < b->n; i++) {
@@ -689,7 +724,10 @@ static bool wr_erase_range(struct mt_wr *wr)
 		return false;
 	wr->first = mt_slot_min(l->node, l->off, l->min);
 	wr->last = mt_slot_max(l->node, l->off, l->max);
-	wr_init_paths(wr, true);
+	/* One slot: the path to first is the path to last. */
+	memcpy(wr->right, wr->left, sizeof(wr->left[0]) * wr->height);
+	if (wr_widen_null(wr))
+		wr_init_paths(wr, true);
 	return true;
 }
 
