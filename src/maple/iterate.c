@@ -101,7 +101,8 @@ static bool mas_step_next(struct ma_state *mas, void **entry)
 		unsigned long last = mt_slot_max(node, off, mas->max);
 		void *slot = mt_read(node->slot[off]);
 
-		if (!mt_node_dead(node)) {
+		if (from <= last && mt_leaf_slot_covers(node, off, from) &&
+		    !mt_node_dead(node)) {
 			mas->offset = off;
 			mas->index = from;
 			mas->last = last;
@@ -130,7 +131,8 @@ static bool mas_step_prev(struct ma_state *mas, void **entry)
 		unsigned long first = mt_slot_min(node, off, mas->min);
 		void *slot = mt_read(node->slot[off]);
 
-		if (!mt_node_dead(node)) {
+		if (first <= from && mt_leaf_slot_covers(node, off, from) &&
+		    !mt_node_dead(node)) {
 			mas->offset = off;
 			mas->index = first;
 			mas->last = from;

@@ -16,6 +16,15 @@
  * (such entries are stored in a leaf instead), so a root value tells by
  * itself whether it is a node.
  *
+ * In RCU mode a writer changes a reachable node in place in two ways only:
+ * it replaces a slot's pointer (same pivots), or it appends to a leaf:
+ * it fills slots past the end (which are NULL until then), then lowers the
+ * pivots of the new slots from the highest down and the old last slot's
+ * pivot last. A reader's binary search reads pivots in any order, so after
+ * reading a leaf slot it reads the slot's bounds again
+ * (mt_leaf_slot_covers()) and searches again if they no longer hold its
+ * index: what it read is then the leaf before or after the append.
+ *
  * Parent word of a live node: parent address | slot << 2 for a node whose
  * parent is a node, or tree address | MT_PARENT_ROOT for the root. A dead
  * node (replaced, waiting for a grace period) has MT_PARENT_DEAD set; its
@@ -184,6 +193,20 @@ static inline unsigned char mt_node_find(struct maple_node *node,
 					 unsigned long index)
 {
 	return mt_pivot_search(node, index);
+}
+
+/*
+ * After reading slot @off of a leaf, do its bounds still hold @index (which
+ * lies within the leaf)? False only if a writer appended to the leaf in
+ * place meanwhile.
+ */
+static inline bool mt_leaf_slot_covers(struct maple_node *node,
+				       unsigned char off, unsigned long index)
+{
+	mt_fence_acquire();
+	if (off && mt_read(node->pivot[off - 1]) >= index)
+		return false;
+	return off == MAPLE_NODE_PIVOTS || index <= mt_read(node->pivot[off]);
 }
 
 static inline unsigned int mt_tree_height(const struct maple_tree *mt)

@@ -69,6 +69,7 @@ struct mt_new {
 enum mt_plan {
 	plan_slots,	/* same pivots: store changed slots in place */
 	plan_child,	/* one new node replaces its old self in the parent */
+	plan_append,	/* new slots after a leaf's end, in place (RCU mode) */
 	plan_rewrite,	/* rewrite the top node in place (not RCU mode) */
 	plan_root,	/* publish new_root */
 };
@@ -365,6 +366,24 @@ static bool wr_whole(const struct mt_wr *wr, unsigned int level)
 	return wr->left[level].min == 0 && wr->right[level].max == ULONG_MAX;
 }
 
+/*
+ * Does @b only add slots after the leaf's end, the old last slot keeping
+ * its entry with a lower bound? Then readers may watch it happen in place.
+ */
+static bool wr_appends(struct mt_level *l, const struct mt_big *b)
+{
+	unsigned int end = level_end(l), i;
+
+	if (b->n <= end + 1 || b->n > MAPLE_NODE_SLOTS ||
+	    b->slot[end] != l->node->slot[end])
+		return false;
+	for (i = 0; i < end; i++)
+		if (b->pivot[i] != l->node->pivot[i] ||
+		    b->slot[i] != l->node->slot[i])
+			return false;
+	return true;
+}
+
 static bool wr_same_pivots(struct mt_level *l, const struct mt_big *b)
 {
 	unsigned int i;
@@ -508,6 +527,12 @@ static void wr_plan(struct mt_wr *wr)
 			return;
 		}
 		k = wr_split(b->n, wr->right[level].max == ULONG_MAX, sizes);
+		if (!level && k == 1 && wr_single(wr, level) &&
+		    mt_rcu_mode(wr->mt) && wr->left[level].node != &wr->vnode &&
+		    wr_appends(&wr->left[level], b)) {
+			wr->plan = plan_append;
+			return;
+		}
 		if (k == 1 && wr_single(wr, level) && !mt_rcu_mode(wr->mt) &&
 		    wr->left[level].node != &wr->vnode) {
 			wr->plan = plan_rewrite;
@@ -628,6 +653,17 @@ static void wr_commit(struct mt_wr *wr)
 			 mt_parent_word(p->node, p->off));
 		mt_publish(p->node->slot[p->off], wr->new_root);
 		wr->top++;
+		break;
+	}
+	case plan_append: {
+		unsigned int end = level_end(t);
+
+		old.n = 0;
+		for (i = end + 1; i < b->n; i++)
+			mt_write(t->node->slot[i], b->slot[i]);
+		/* Highest first: a reader that sees a bound sees those above. */
+		for (i = b->n - 1; i-- > end;)
+			mt_publish(t->node->pivot[i], b->pivot[i]);
 		break;
 	}
 	case plan_slots:

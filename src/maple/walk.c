@@ -32,8 +32,11 @@ restart:
 		unsigned long max = mt_slot_max(node, off, mas->max);
 		unsigned char end = 0;
 
-		if (mte_is_leaf(enode))
+		if (mte_is_leaf(enode)) {
 			end = mt_node_end(node, mas->max);
+			if (!mt_leaf_slot_covers(node, off, index))
+				goto restart;
+		}
 		if (mt_node_dead(node))
 			goto restart;
 		if (mte_is_leaf(enode)) {
@@ -63,8 +66,13 @@ restart:
 	for (;;) {
 		struct maple_node *node = mte_to_node(enode);
 
+		unsigned char off;
+
 		mt_prefetch_slots(node);
-		slot = mt_read(node->slot[mt_node_find(node, index)]);
+		off = mt_node_find(node, index);
+		slot = mt_read(node->slot[off]);
+		if (mte_is_leaf(enode) && !mt_leaf_slot_covers(node, off, index))
+			goto restart;
 		if (mt_node_dead(node))
 			goto restart;
 		if (mte_is_leaf(enode))
