@@ -17,10 +17,12 @@
  * the same single store into the tree's root pointer.
  *
  * Each store type of the kernel's vocabulary is a case of this: exact fit
- * (same pivots in the leaf: slot store in place), slot store and append
- * (one node rebuilt, in place outside RCU mode), split (two or more nodes),
- * rebalance (a neighbour absorbed), spanning store (first and last in
- * different leaves), new root and height changes at the top.
+ * (same pivots in the leaf: slot store in place), slot store (one node
+ * rebuilt: in place outside RCU mode, a copy swapped into the parent in
+ * it), append (in place in both modes; see node.h for the RCU protocol),
+ * split (two or more nodes), rebalance (a neighbour absorbed), spanning
+ * store (first and last in different leaves), new root and height changes
+ * at the top.
  *
  * All nodes are taken before anything visible changes. If one cannot be
  * had, the walk goes on counting what it would need (for mas_nomem()), the
@@ -490,6 +492,27 @@ static void wr_record_run(struct mt_wr *wr, unsigned int level)
 }
 
 /*
+ * Can the run at @level, one real node whose new content @b fits it, be
+ * changed where it stands? Outside RCU mode always; in RCU mode only an
+ * append to a leaf (see node.h).
+ */
+static bool wr_plan_in_place(struct mt_wr *wr, unsigned int level,
+			     const struct mt_big *b, unsigned int k)
+{
+	struct mt_level *l = &wr->left[level];
+
+	if (k != 1 || !wr_single(wr, level) || l->node == &wr->vnode)
+		return false;
+	if (!mt_rcu_mode(wr->mt))
+		wr->plan = plan_rewrite;
+	else if (!level && wr_appends(l, b))
+		wr->plan = plan_append;
+	else
+		return false;
+	return true;
+}
+
+/*
  * Decide, level by level, what the store does; allocate the new nodes but
  * change nothing visible.
  */
@@ -527,17 +550,8 @@ static void wr_plan(struct mt_wr *wr)
 			return;
 		}
 		k = wr_split(b->n, wr->right[level].max == ULONG_MAX, sizes);
-		if (!level && k == 1 && wr_single(wr, level) &&
-		    mt_rcu_mode(wr->mt) && wr->left[level].node != &wr->vnode &&
-		    wr_appends(&wr->left[level], b)) {
-			wr->plan = plan_append;
+		if (wr_plan_in_place(wr, level, b, k))
 			return;
-		}
-		if (k == 1 && wr_single(wr, level) && !mt_rcu_mode(wr->mt) &&
-		    wr->left[level].node != &wr->vnode) {
-			wr->plan = plan_rewrite;
-			return;
-		}
 		wr_build(wr, level, b, sizes, k, &below);
 		if (k == 1 && wr_single(wr, level) && !whole) {
 			/* Same range as the node it replaces: swap the pointer. */
