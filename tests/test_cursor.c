@@ -1522,6 +1522,29 @@ static void test_multi_node(void)
 	mtree_destroy(&mt);
 }
 
+/*
+ * A cursor that walked an empty tree is none over [0, ULONG_MAX]. If the
+ * tree then gains a root entry, mas_next must not go back to index 0.
+ */
+static void test_empty_walk_then_root_entry(void)
+{
+	struct maple_tree t;
+	void *e;
+
+	mt_init(&t);
+	MA_STATE(mas, &t, 0, 0);
+	CHECK(mas_walk(&mas) == NULL);
+	CHECK_EQ(mas.status, ma_none);
+	CHECK_EQ(mas.last, ULONG_MAX);
+	CHECK_EQ(mtree_store(&t, 0, xa_mk_value(7), GFP_KERNEL), 0);
+	e = mas_next(&mas, ULONG_MAX);
+	CHECK(e == NULL);
+	CHECK_EQ(mas.status, ma_none);
+	CHECK_EQ(mas.index, 1);
+	CHECK_EQ(mas.last, ULONG_MAX);
+	mtree_destroy(&t);
+}
+
 int main(void)
 {
 	urcu_memb_register_thread();
@@ -1540,6 +1563,7 @@ int main(void)
 	test_fixed_points();
 	test_ranges();
 	test_multi_node();
+	test_empty_walk_then_root_entry();
 
 	mt_rcu_barrier(NULL);
 	urcu_memb_unregister_thread();

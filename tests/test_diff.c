@@ -993,6 +993,9 @@ static void op_cursor(void)
 				pos = m_upper(&M, idx);
 				if (pos && M.r[pos - 1].last >= min)
 					exp = &M.r[pos - 1];
+				/* The spec: a root pointer is not found from 0. */
+				if (!idx && !mt_height(t))
+					exp = NULL;
 				got = mas_find_rev(&mas, min);
 				break;
 			case ST_NEXT:

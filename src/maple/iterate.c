@@ -227,8 +227,12 @@ static void *mas_next_common(struct ma_state *mas, unsigned long max,
 		return NULL;
 	root = mt_root(mas->tree);
 	if (!mt_is_node(root)) {
-		/* A root entry has nothing after index 0. */
-		if (from == ma_none && !mas->index)
+		/*
+		 * A root entry has nothing after index 0; from none at 0 (and
+		 * not already past the limit, as after walking an empty tree)
+		 * the entry at 0 is next.
+		 */
+		if (from == ma_none && !mas->index && mas->last < max)
 			return mas_root_entry(mas, root);
 		return mas_set_none(mas, 1, ULONG_MAX);
 	}
