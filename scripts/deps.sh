@@ -15,8 +15,6 @@ packages=(
 	valgrind
 	libbsd-dev         # benchmark baselines
 	libjudy-dev        # benchmark baseline (Judy arrays)
-	gnuplot-nox        # benchmark plots
-	python3-docutils   # documentation checks
 )
 
 missing=()
