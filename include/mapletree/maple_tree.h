@@ -34,6 +34,9 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility; what is declared here is its API. */
+#pragma GCC visibility push(default)
+
 /* ---- Allocation contexts ----------------------------------------------- */
 
 /*
@@ -375,17 +378,21 @@ struct ma_state {
 	unsigned char end;
 };
 
-#define MA_STATE(name, mt, first, end)					\
+#define MA_STATE(name, mt, __first, __last)				\
 	struct ma_state name = {					\
 		.tree = (mt),						\
-		.index = (first),					\
-		.last = (end),						\
+		.index = (__first),					\
+		.last = (__last),					\
 		.node = NULL,						\
 		.min = 0,						\
 		.max = ULONG_MAX,					\
 		.alloc = NULL,						\
 		.reservation = NULL,					\
 		.status = ma_start,					\
+		.depth = 0,						\
+		.offset = 0,						\
+		.mas_flags = 0,						\
+		.end = 0,						\
 	}
 
 /* mas_lock() / mas_unlock() - mtree_lock()/mtree_unlock() of mas->tree. */
@@ -536,6 +543,8 @@ void mt_dump(const struct maple_tree *mt, enum mt_dump_format format);
 int mt_dump_dot(const struct maple_tree *mt, FILE *out);
 
 #include <mapletree/node_alloc.h>
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

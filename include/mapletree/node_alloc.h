@@ -12,6 +12,9 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility; what is declared here is its API. */
+#pragma GCC visibility push(default)
+
 /* What the node cache holds, all trees together. */
 struct mt_cache_stats {
 	size_t nodes_live;	/* nodes in trees or reservations */
@@ -34,6 +37,8 @@ void mt_cache_stats(struct mt_cache_stats *st);
  * Context: any thread; takes the cache lock. Return: bytes returned.
  */
 size_t mt_cache_shrink(void);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
