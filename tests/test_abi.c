@@ -30,6 +30,12 @@ static void add_name(struct names *set, const char *name)
 		set->name[set->n++] = strdup(name);
 }
 
+static void free_names(struct names *set)
+{
+	while (set->n)
+		free(set->name[--set->n]);
+}
+
 static bool has_name(const struct names *set, const char *name)
 {
 	return bsearch(&name, set->name, set->n, sizeof(set->name[0]),
@@ -114,5 +120,9 @@ int main(void)
 			CHECK(dlsym(handle, internal[i]) == NULL);
 	}
 	printf("test_abi: %u symbols listed, %u exported\n", map.n, exported.n);
+	if (handle)
+		dlclose(handle);
+	free_names(&map);
+	free_names(&exported);
 	return harness_finish();
 }
