@@ -83,6 +83,26 @@ static void check_walk(uint64_t *rng)
 	mt_rcu_read_unlock();
 }
 
+/* Backward from just past the tail: ranges must move strictly down. */
+static void check_walk_back(uint64_t *rng)
+{
+	unsigned long top = atomic_load(&appended) + 2;
+	unsigned long start = top * RANGE_STEP + harness_rand(rng) % RANGE_STEP;
+	unsigned long floor = (top > 40 ? top - 40 : 0) * RANGE_STEP;
+	MA_STATE(mas, &tree, start, start);
+	unsigned long prev_index = ULONG_MAX;
+	void *entry;
+
+	mt_rcu_read_lock();
+	while ((entry = mas_find_rev(&mas, floor)) != NULL) {
+		if (mas.index > mas.last || mas.last >= prev_index ||
+		    !entry_ok(entry, mas.index) || !entry_ok(entry, mas.last))
+			reader_error("mas_find_rev", mas.index, entry);
+		prev_index = mas.index;
+	}
+	mt_rcu_read_unlock();
+}
+
 static void *reader(void *arg)
 {
 	uint64_t rng = (uint64_t)(uintptr_t)arg;
@@ -93,6 +113,8 @@ static void *reader(void *arg)
 		check_loads(&rng);
 		if (!(++n % 8))
 			check_walk(&rng);
+		if (!(n % 8))
+			check_walk_back(&rng);
 	}
 	atomic_fetch_add(&reads, n);
 	urcu_memb_unregister_thread();

@@ -98,11 +98,12 @@ static bool mas_step_next(struct ma_state *mas, void **entry)
 	if (mas_leaf_valid(mas) && mas->offset < mas->end) {
 		struct maple_node *node = mte_to_node(mas->node);
 		unsigned char off = mas->offset + 1;
-		unsigned long last = mt_slot_max(node, off, mas->max);
-		void *slot = mt_read(node->slot[off]);
+		unsigned long first, last;
+		void *slot;
 
-		if (from <= last && mt_leaf_slot_covers(node, off, from) &&
-		    !mt_node_dead(node)) {
+		if (mt_leaf_read_slot(node, off, mas->min, mas->max, &first,
+				      &last, &slot) &&
+		    first == from && !mt_node_dead(node)) {
 			mas->offset = off;
 			mas->index = from;
 			mas->last = last;
@@ -128,11 +129,12 @@ static bool mas_step_prev(struct ma_state *mas, void **entry)
 	if (mas_leaf_valid(mas) && mas->offset > 0) {
 		struct maple_node *node = mte_to_node(mas->node);
 		unsigned char off = mas->offset - 1;
-		unsigned long first = mt_slot_min(node, off, mas->min);
-		void *slot = mt_read(node->slot[off]);
+		unsigned long first, last;
+		void *slot;
 
-		if (first <= from && mt_leaf_slot_covers(node, off, from) &&
-		    !mt_node_dead(node)) {
+		if (mt_leaf_read_slot(node, off, mas->min, mas->max, &first,
+				      &last, &slot) &&
+		    last == from && !mt_node_dead(node)) {
 			mas->offset = off;
 			mas->index = first;
 			mas->last = from;

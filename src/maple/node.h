@@ -209,6 +209,30 @@ static inline bool mt_leaf_slot_covers(struct maple_node *node,
 	return off == MAPLE_NODE_PIVOTS || index <= mt_read(node->pivot[off]);
 }
 
+/*
+ * Read slot @off of a leaf with its bounds [*first, *last], so that the
+ * three belong together even while a writer appends in place: the bounds
+ * are read before and after the entry and must agree and be ordered. The
+ * leaf covers [@min, @max]. False if they did not; the caller walks again.
+ */
+static inline bool mt_leaf_read_slot(struct maple_node *node,
+				     unsigned char off, unsigned long min,
+				     unsigned long max, unsigned long *first,
+				     unsigned long *last, void **entry)
+{
+	unsigned long lo = off ? mt_read(node->pivot[off - 1]) : 0;
+	unsigned long hi = mt_slot_max(node, off, max);
+
+	*entry = mt_read(node->slot[off]);
+	mt_fence_acquire();
+	if ((off && (mt_read(node->pivot[off - 1]) != lo || lo >= hi)) ||
+	    mt_slot_max(node, off, max) != hi)
+		return false;
+	*first = off ? lo + 1 : min;
+	*last = hi;
+	return true;
+}
+
 static inline unsigned int mt_tree_height(const struct maple_tree *mt)
 {
 	return (mt->ma_flags & MT_FLAGS_HEIGHT_MASK) >> MT_FLAGS_HEIGHT_OFFSET;

@@ -23,19 +23,22 @@ restart:
 	mas->max = ULONG_MAX;
 	for (;;) {
 		struct maple_node *node = mte_to_node(enode);
-		unsigned char off;
+		unsigned char off, end = 0;
+		unsigned long min, max;
+		void *slot;
 
 		mt_prefetch_slots(node);
 		off = mt_node_find(node, index);
-		void *slot = mt_read(node->slot[off]);
-		unsigned long min = mt_slot_min(node, off, mas->min);
-		unsigned long max = mt_slot_max(node, off, mas->max);
-		unsigned char end = 0;
-
 		if (mte_is_leaf(enode)) {
 			end = mt_node_end(node, mas->max);
-			if (!mt_leaf_slot_covers(node, off, index))
+			if (!mt_leaf_read_slot(node, off, mas->min, mas->max,
+					       &min, &max, &slot) ||
+			    index < min || index > max)
 				goto restart;
+		} else {
+			slot = mt_read(node->slot[off]);
+			min = mt_slot_min(node, off, mas->min);
+			max = mt_slot_max(node, off, mas->max);
 		}
 		if (mt_node_dead(node))
 			goto restart;
