@@ -64,7 +64,6 @@ _Static_assert(sizeof(struct maple_node) == MAPLE_NODE_SIZE,
 #define MT_PARENT_DEAD		1UL
 #define MT_PARENT_ROOT		2UL
 #define MT_PARENT_SLOT_SHIFT	2
-#define MT_PARENT_SLOT_MASK	0x3cUL
 
 #if defined(__SANITIZE_THREAD__)
 #define MT_TSAN 1
