@@ -6,6 +6,7 @@
 #ifndef MAPLETREE_NODE_ALLOC_H
 #define MAPLETREE_NODE_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -37,6 +38,21 @@ void mt_cache_stats(struct mt_cache_stats *st);
  * Context: any thread; takes the cache lock. Return: bytes returned.
  */
 size_t mt_cache_shrink(void);
+
+/*
+ * mt_fault_inject() - Make the @nth node allocation from now fail, once
+ * (1 = the next one); 0 turns it off. Process-wide, for tests: a store
+ * that meets the failure returns -ENOMEM (or, through the Normal API,
+ * retries with mas_nomem()) and must leave the tree as it was.
+ * Context: any thread.
+ */
+void mt_fault_inject(long nth);
+
+/*
+ * mt_fault_inject_all() - While @on, every node allocation fails.
+ * Process-wide, for tests. Context: any thread.
+ */
+void mt_fault_inject_all(bool on);
 
 #pragma GCC visibility pop
 

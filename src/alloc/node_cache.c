@@ -64,6 +64,34 @@ static struct {
 
 static __thread struct magazine magazine;
 
+/* Fault injection (tests): a countdown to one failure, or all of them. */
+static long fault_countdown;
+static bool fault_all;
+
+void mt_fault_inject(long nth)
+{
+	__atomic_store_n(&fault_countdown, nth > 0 ? nth : 0, __ATOMIC_RELAXED);
+}
+
+void mt_fault_inject_all(bool on)
+{
+	__atomic_store_n(&fault_all, on, __ATOMIC_RELAXED);
+}
+
+static bool fault_now(void)
+{
+	long n = __atomic_load_n(&fault_countdown, __ATOMIC_RELAXED);
+
+	if (__atomic_load_n(&fault_all, __ATOMIC_RELAXED))
+		return true;
+	while (n > 0)
+		if (__atomic_compare_exchange_n(&fault_countdown, &n, n - 1,
+						false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return n == 1;
+	return false;
+}
+
 
 static struct slab *node_slab(struct maple_node *node)
 {
@@ -287,6 +315,8 @@ struct maple_node *mt_node_alloc(gfp_t gfp)
 {
 	struct magazine *mag = my_magazine();
 
+	if (fault_now())
+		return NULL;
 	if (!mag->nr)
 		magazine_fill(mag, gfp & __GFP_DIRECT_RECLAIM);
 	if (!mag->nr)
