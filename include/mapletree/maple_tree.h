@@ -41,8 +41,10 @@ extern "C" {
 
 /*
  * gfp_t says what an operation that needs memory may do to get it.
- * GFP_KERNEL may call the system allocator and block. GFP_NOWAIT and
- * GFP_ATOMIC never block: they are served only from reserves.
+ * GFP_KERNEL may call the system allocator and block, and tops up the
+ * emergency reserve. GFP_NOWAIT and GFP_ATOMIC never call the system
+ * allocator: GFP_NOWAIT takes only free nodes the cache already holds,
+ * GFP_ATOMIC may also draw on the emergency reserve (mt_cache_reserve()).
  */
 typedef unsigned int gfp_t;
 #define __GFP_DIRECT_RECLAIM	0x1u	/* may call the system allocator */

@@ -24,6 +24,7 @@ struct mt_cache_stats {
 	size_t slabs;		/* slabs held from the system */
 	size_t bytes_held;	/* memory held from the system */
 	unsigned long forbidden_allocs;	/* allocations tried in a forbid section */
+	size_t nodes_emergency;	/* in the emergency reserve (part of free) */
 };
 
 /*
@@ -38,6 +39,27 @@ void mt_cache_stats(struct mt_cache_stats *st);
  * Context: any thread; takes the cache lock. Return: bytes returned.
  */
 size_t mt_cache_shrink(void);
+
+/*
+ * mt_cache_reserve() - Keep @nodes nodes in the emergency reserve and fill
+ * it now. Allocations that may not block (GFP_ATOMIC) draw on it when the
+ * cache has no free node; GFP_KERNEL allocations top it up again; GFP_NOWAIT
+ * never touches it. The reserve starts at 64 nodes; 0 disables it.
+ * Context: any thread, outside critical sections: may call the system
+ * allocator. Return: 0, or -ENOMEM with the reserve partly filled.
+ */
+int mt_cache_reserve(size_t nodes);
+
+/*
+ * mt_alloc_forbid_begin() / mt_alloc_forbid_end() - Mark a section of the
+ * calling thread in which the tree must not allocate nodes (a fence-
+ * signalling section, say): stores there must use nodes reserved before.
+ * Sections nest. An allocation attempted inside one is counted in
+ * mt_cache_stats().forbidden_allocs and, in debug builds (NDEBUG
+ * undefined), aborts with a message. Context: any thread.
+ */
+void mt_alloc_forbid_begin(void);
+void mt_alloc_forbid_end(void);
 
 /*
  * mt_fault_inject() - Make the @nth node allocation from now fail, once

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -52,6 +53,11 @@ static struct {
 	struct slab *partial;
 	size_t slabs;
 	struct magazine *magazines;
+	/* The emergency reserve, for allocations that may not block. */
+	struct maple_node *emergency;	/* linked through slot[0] */
+	size_t nr_emergency;		/* atomic */
+	size_t emergency_target;	/* atomic */
+	unsigned long forbidden_allocs;	/* atomic */
 	struct maple_batch *reclaimed;	/* linked through rcu[0] */
 	long exited_live;	/* counters of threads that have exited */
 	long exited_rcu;
@@ -60,7 +66,10 @@ static struct {
 } cache = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.once = PTHREAD_ONCE_INIT,
+	.emergency_target = 64,
 };
+
+static __thread unsigned int forbid_depth;
 
 static __thread struct magazine magazine;
 
@@ -292,33 +301,119 @@ static bool magazine_fill_batch(struct magazine *mag)
 	return true;
 }
 
-/* Move up to a batch of nodes into the magazine, reclaimed ones first. */
-static void magazine_fill(struct magazine *mag, bool may_grow)
+static void emergency_push(struct maple_node *node)
 {
-	unsigned int got = 0;
+	node->slot[0] = cache.emergency;
+	cache.emergency = node;
+	__atomic_store_n(&cache.nr_emergency, cache.nr_emergency + 1,
+			 __ATOMIC_RELAXED);
+}
 
-	if (magazine_fill_batch(mag))
+static struct maple_node *emergency_pop(void)
+{
+	struct maple_node *node = cache.emergency;
+
+	if (node) {
+		cache.emergency = node->slot[0];
+		__atomic_store_n(&cache.nr_emergency, cache.nr_emergency - 1,
+				 __ATOMIC_RELAXED);
+	}
+	return node;
+}
+
+/* Top the emergency reserve up to its target. Cache lock held. */
+static bool emergency_fill(void)
+{
+	while (cache.nr_emergency < cache.emergency_target) {
+		struct maple_node *node = slab_get(true);
+
+		if (!node)
+			return false;
+		emergency_push(node);
+	}
+	return true;
+}
+
+static bool emergency_low(void)
+{
+	return __atomic_load_n(&cache.nr_emergency, __ATOMIC_RELAXED) <
+	       __atomic_load_n(&cache.emergency_target, __ATOMIC_RELAXED);
+}
+
+/*
+ * Move up to a batch of nodes into the magazine, reclaimed ones first.
+ * With @may_grow new slabs may be taken, and the emergency reserve is
+ * topped up; with @may_dip the reserve may be drawn on.
+ */
+static void magazine_fill(struct magazine *mag, bool may_grow, bool may_dip)
+{
+	bool refill = may_grow && emergency_low();
+
+	if (magazine_fill_batch(mag) && !refill)
 		return;
 	pthread_mutex_lock(&cache.lock);
-	while (got < MAGAZINE_BATCH) {
+	while (mag->nr < MAGAZINE_BATCH) {
 		struct maple_node *node = slab_get(may_grow);
 
 		if (!node)
 			break;
 		mag->node[mag->nr++] = node;
-		got++;
 	}
+	if (refill)
+		emergency_fill();
+	if (!mag->nr && may_dip && cache.emergency)
+		mag->node[mag->nr++] = emergency_pop();
 	pthread_mutex_unlock(&cache.lock);
+}
+
+int mt_cache_reserve(size_t nodes)
+{
+	bool ok;
+
+	pthread_mutex_lock(&cache.lock);
+	__atomic_store_n(&cache.emergency_target, nodes, __ATOMIC_RELAXED);
+	while (cache.nr_emergency > nodes)
+		slab_put(emergency_pop());
+	ok = emergency_fill();
+	pthread_mutex_unlock(&cache.lock);
+	return ok ? 0 : -ENOMEM;
+}
+
+void mt_alloc_forbid_begin(void)
+{
+	forbid_depth++;
+}
+
+void mt_alloc_forbid_end(void)
+{
+	if (forbid_depth)
+		forbid_depth--;
+}
+
+/* An allocation inside a forbidden section: count it; abort in debug. */
+static void forbidden_alloc(void *caller)
+{
+	__atomic_fetch_add(&cache.forbidden_allocs, 1, __ATOMIC_RELAXED);
+#ifndef NDEBUG
+	fprintf(stderr, "mapletree: node allocation inside a forbidden "
+		"section (called from %p); reserve nodes before "
+		"mt_alloc_forbid_begin()\n", caller);
+	abort();
+#else
+	(void)caller;
+#endif
 }
 
 struct maple_node *mt_node_alloc(gfp_t gfp)
 {
 	struct magazine *mag = my_magazine();
 
+	if (forbid_depth)
+		forbidden_alloc(__builtin_return_address(0));
 	if (fault_now())
 		return NULL;
 	if (!mag->nr)
-		magazine_fill(mag, gfp & __GFP_DIRECT_RECLAIM);
+		magazine_fill(mag, gfp & __GFP_DIRECT_RECLAIM, gfp & __GFP_HIGH);
 	if (!mag->nr)
 		return NULL;
 	count(&mag->live, 1);
@@ -392,6 +487,7 @@ void mt_cache_stats(struct mt_cache_stats *st)
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&cache.lock);
 	st->slabs = cache.slabs;
+	st->nodes_emergency = cache.nr_emergency;
 	cache_counts(&live, &rcu);
 	pthread_mutex_unlock(&cache.lock);
 	st->nodes_live = live > 0 ? (size_t)live : 0;
@@ -399,6 +495,8 @@ void mt_cache_stats(struct mt_cache_stats *st)
 	total = st->slabs * SLAB_NODES;
 	st->nodes_free = total > st->nodes_live + st->nodes_rcu ?
 			 total - st->nodes_live - st->nodes_rcu : 0;
+	st->forbidden_allocs = __atomic_load_n(&cache.forbidden_allocs,
+					       __ATOMIC_RELAXED);
 	st->bytes_held = st->slabs * SLAB_SIZE;
 }
 
@@ -434,6 +532,8 @@ __attribute__((destructor)) static void mt_cache_teardown(void)
 	cache_counts(&live, &rcu);
 	if (!live && !rcu) {
 		magazine.nr = 0;
+		cache.emergency = NULL;
+		cache.nr_emergency = 0;
 		while (cache.all)
 			slab_destroy(cache.all);
 	}
