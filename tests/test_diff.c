@@ -129,7 +129,7 @@ static void m_store(struct model *m, unsigned long first, unsigned long last,
 					     m->r[hi - 1].entry };
 
 	newn = m->n - (hi - lo) + k;
-	if (newn > m->cap) {
+	if (newn > m->cap || !m->r) {
 		m->cap = m->cap ? m->cap * 2 : 1024;
 		while (m->cap < newn)
 			m->cap *= 2;
