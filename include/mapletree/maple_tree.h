@@ -30,29 +30,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <mapletree/node_alloc.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* The library is built with hidden visibility; what is declared here is its API. */
 #pragma GCC visibility push(default)
-
-/* ---- Allocation contexts ----------------------------------------------- */
-
-/*
- * gfp_t says what an operation that needs memory may do to get it.
- * GFP_KERNEL may call the system allocator and block, and tops up the
- * emergency reserve. GFP_NOWAIT and GFP_ATOMIC never call the system
- * allocator: GFP_NOWAIT takes only free nodes the cache already holds,
- * GFP_ATOMIC may also draw on the emergency reserve (mt_cache_reserve()).
- */
-typedef unsigned int gfp_t;
-#define __GFP_DIRECT_RECLAIM	0x1u	/* may call the system allocator */
-#define __GFP_HIGH		0x2u	/* may use the emergency reserve */
-#define __GFP_NOWARN		0x4u	/* accepted, ignored */
-#define GFP_KERNEL		(__GFP_DIRECT_RECLAIM)
-#define GFP_NOWAIT		(0u)
-#define GFP_ATOMIC		(__GFP_HIGH)
 
 /* ---- Entries ------------------------------------------------------------ */
 
@@ -543,8 +528,6 @@ void mt_dump(const struct maple_tree *mt, enum mt_dump_format format);
  * Return: 0 or -EIO.
  */
 int mt_dump_dot(const struct maple_tree *mt, FILE *out);
-
-#include <mapletree/node_alloc.h>
 
 #pragma GCC visibility pop
 

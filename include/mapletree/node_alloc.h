@@ -13,6 +13,26 @@
 extern "C" {
 #endif
 
+struct maple_tree;
+struct ma_state;
+
+/* ---- Allocation contexts ----------------------------------------------- */
+
+/*
+ * gfp_t says what an operation that needs memory may do to get it.
+ * GFP_KERNEL may call the system allocator and block, and tops up the
+ * emergency reserve. GFP_NOWAIT and GFP_ATOMIC never call the system
+ * allocator: GFP_NOWAIT takes only free nodes the cache already holds,
+ * GFP_ATOMIC may also draw on the emergency reserve (mt_cache_reserve()).
+ */
+typedef unsigned int gfp_t;
+#define __GFP_DIRECT_RECLAIM	0x1u	/* may call the system allocator */
+#define __GFP_HIGH		0x2u	/* may use the emergency reserve */
+#define __GFP_NOWARN		0x4u	/* accepted, ignored */
+#define GFP_KERNEL		(__GFP_DIRECT_RECLAIM)
+#define GFP_NOWAIT		(0u)
+#define GFP_ATOMIC		(__GFP_HIGH)
+
 /* The library is built with hidden visibility; what is declared here is its API. */
 #pragma GCC visibility push(default)
 
@@ -39,6 +59,54 @@ void mt_cache_stats(struct mt_cache_stats *st);
  * Context: any thread; takes the cache lock. Return: bytes returned.
  */
 size_t mt_cache_shrink(void);
+
+/*
+ * Nodes set aside for a number of future stores on one tree, enough
+ * whatever other writers do to the tree in between, as long as it never
+ * holds more than the max_entries given to mt_reserve(). Caller-owned: it
+ * may live on the stack or in a job. The fields are private.
+ */
+struct mt_reservation {
+	void *nodes;			/* free nodes, linked */
+	unsigned long nr;		/* how many */
+	unsigned long per_store;	/* the bound for one store */
+};
+
+/*
+ * mt_reserve() - Reserve in @res the nodes that @nr_stores stores of any
+ * kind need on a tree (@mt) that will never hold more than @max_entries
+ * entries, whatever else changes it meanwhile.
+ *
+ * The bound: a tree of E entries has at most 2E + 1 ranges (entries and
+ * the gaps between them), and every node other than the root and the last
+ * of its level holds at least 7 of its 16 slots, so its height is at most
+ * h = 1 + floor(log7(2E + 1)). One store rebuilds at most 4 nodes per level
+ * (what one level can receive: its node's own slots, the new nodes from
+ * below and one neighbour, at most 50 slots) and may add a root: 4h + 1
+ * nodes. For a million entries h is 8: 33 nodes (8.4 KiB) per store,
+ * where preallocating for MAPLE_HEIGHT_MAX would take 125.
+ *
+ * Context: any thread; does not take the tree's lock; may allocate as
+ * @gfp allows. Return: 0; -EINVAL (no tree or no reservation); -ENOMEM
+ * (nothing is kept).
+ */
+int mt_reserve(struct maple_tree *mt, struct mt_reservation *res,
+	       unsigned int nr_stores, unsigned long max_entries, gfp_t gfp);
+
+/*
+ * mas_use_reservation() - Make every later store through @mas take its
+ * nodes from @res only: such a store never calls the allocator, so it may
+ * run where allocating is forbidden, and never fails for lack of memory
+ * while the reservation's promise holds. @res may be shared by several
+ * cursors of the same tree, under the tree's lock.
+ */
+void mas_use_reservation(struct ma_state *mas, struct mt_reservation *res);
+
+/* mt_reserve_release() - Give the nodes still in @res back to the cache. */
+void mt_reserve_release(struct mt_reservation *res);
+
+/* mt_reservation_nodes() - How many nodes @res still holds. */
+unsigned long mt_reservation_nodes(const struct mt_reservation *res);
 
 /*
  * mt_cache_reserve() - Keep @nodes nodes in the emergency reserve and fill

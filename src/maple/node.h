@@ -296,6 +296,10 @@ void mt_normal_unlock(struct maple_tree *mt);
 void *mt_root(const struct maple_tree *mt);
 void *mas_descend(struct ma_state *mas, unsigned long index);
 
+/* reserve.c: nodes in and out of a reservation (tree lock held). */
+struct maple_node *mt_reservation_take(struct mt_reservation *res);
+void mt_reservation_give(struct mt_reservation *res, struct maple_node *node);
+
 /* store.c */
 #define MT_STORE_INSERT		1	/* only into an empty span */
 #define MT_STORE_DRY		2	/* count the nodes needed, change nothing */

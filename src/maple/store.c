@@ -161,8 +161,11 @@ static struct maple_node *wr_alloc(struct mt_wr *wr, unsigned int level,
 
 	wr->needed++;
 	if (!wr->counting) {
-		node = mas_alloc_pop(wr->mas);
-		if (!node)
+		if (wr->mas->reservation)
+			node = mt_reservation_take(wr->mas->reservation);
+		else
+			node = mas_alloc_pop(wr->mas);
+		if (!node && !wr->mas->reservation)
 			node = mt_node_alloc(wr->gfp);
 		if (!node)
 			wr->counting = true;
@@ -720,8 +723,13 @@ static void wr_rollback(struct mt_wr *wr)
 {
 	unsigned int i;
 
-	for (i = 0; i < wr->nr_new; i++)
-		mas_alloc_push(wr->mas, wr->new[i].node);
+	for (i = 0; i < wr->nr_new; i++) {
+		if (wr->mas->reservation)
+			mt_reservation_give(wr->mas->reservation,
+					    wr->new[i].node);
+		else
+			mas_alloc_push(wr->mas, wr->new[i].node);
+	}
 	wr->nr_new = 0;
 }
 
@@ -923,7 +931,9 @@ bool mas_nomem(struct ma_state *mas, gfp_t gfp)
 	bool unlock;
 	bool ok;
 
-	if (mas->status != ma_error || xa_err(mas->node) != -ENOMEM)
+	/* A reservation is all a store may use: there is no more to get. */
+	if (mas->status != ma_error || xa_err(mas->node) != -ENOMEM ||
+	    mas->reservation)
 		return false;
 	unlock = (gfp & __GFP_DIRECT_RECLAIM) &&
 		 (mt->ma_flags & MT_FLAGS_LOCK_MASK) != MT_FLAGS_LOCK_EXTERN;

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reservations that survive change: nodes for a number of future stores,
+ * whatever other writers do to the tree in between (the bound and why it
+ * holds are in <mapletree/node_alloc.h>; the per-level count of 4 comes
+ * from store.c, where no level's content exceeds 50 slots).
+ */
+#include <errno.h>
+
+#include "maple/node.h"
+
+#define MT_MAX_NODES_PER_LEVEL	4
+
+/* The highest a tree of @max_entries entries can be (see the header). */
+static unsigned long mt_height_bound(unsigned long max_entries)
+{
+	unsigned long ranges = max_entries > (ULONG_MAX - 1) / 2 ? ULONG_MAX :
+			       2 * max_entries + 1;
+	unsigned long least = MAPLE_NODE_MIN;	/* ranges at height h + 1 */
+	unsigned long h = 1;
+
+	while (least <= ranges && h < MAPLE_HEIGHT_MAX) {
+		h++;
+		if (least > ULONG_MAX / MAPLE_NODE_MIN)
+			break;
+		least *= MAPLE_NODE_MIN;
+	}
+	return h;
+}
+
+struct maple_node *mt_reservation_take(struct mt_reservation *res)
+{
+	struct maple_node *node = res->nodes;
+
+	if (node) {
+		res->nodes = node->slot[0];
+		res->nr--;
+	}
+	return node;
+}
+
+void mt_reservation_give(struct mt_reservation *res, struct maple_node *node)
+{
+	node->slot[0] = res->nodes;
+	res->nodes = node;
+	res->nr++;
+}
+
+int mt_reserve(struct maple_tree *mt, struct mt_reservation *res,
+	       unsigned int nr_stores, unsigned long max_entries, gfp_t gfp)
+{
+	unsigned long i, total;
+
+	if (!mt || !res)
+		return -EINVAL;
+	res->nodes = NULL;
+	res->nr = 0;
+	res->per_store = MT_MAX_NODES_PER_LEVEL * mt_height_bound(max_entries) + 1;
+	total = res->per_store * nr_stores;
+	for (i = 0; i < total; i++) {
+		struct maple_node *node = mt_node_alloc(gfp);
+
+		if (!node) {
+			mt_reserve_release(res);
+			return -ENOMEM;
+		}
+		mt_reservation_give(res, node);
+	}
+	return 0;
+}
+
+void mas_use_reservation(struct ma_state *mas, struct mt_reservation *res)
+{
+	mas->reservation = res;
+}
+
+void mt_reserve_release(struct mt_reservation *res)
+{
+	struct maple_node *node;
+
+	while ((node = mt_reservation_take(res)))
+		mt_node_free(node);
+}
+
+unsigned long mt_reservation_nodes(const struct mt_reservation *res)
+{
+	return res ? res->nr : 0;
+}
