@@ -125,6 +125,90 @@ static void test_prealloc_never_allocates(unsigned int flags)
 	mtree_destroy(&b);
 }
 
+/* A store kind over a tree of @n ranges [16i, 16i+9], as (first, last, entry). */
+static void store_kind(int kind, unsigned long n, unsigned long *first,
+		       unsigned long *last, void **entry)
+{
+	unsigned long k = n / 2, wide = n / 3 < 3000 ? n / 3 : 3000;
+
+	*entry = xa_mk_value(7);
+	switch (kind) {
+	case 0:	/* exact fit */
+		*first = 16 * k; *last = 16 * k + 9; break;
+	case 1:	/* inside one entry: splits it in three */
+		*first = 16 * k + 2; *last = 16 * k + 4; break;
+	case 2:	/* append */
+		*first = 16 * n; *last = 16 * n + 9; break;
+	case 3:	/* into a gap */
+		*first = 16 * k + 11; *last = 16 * k + 13; break;
+	case 4:	/* erase one entry */
+		*first = 16 * k; *last = 16 * k + 9; *entry = NULL; break;
+	case 5:	/* NULL over many leaves: rebalance, shrink */
+		*first = 16 * k; *last = 16 * (k + wide); *entry = NULL; break;
+	case 6:	/* spanning store, trimming both ends */
+		*first = 16 * k + 5; *last = 16 * (k + wide) + 5; break;
+	case 7:	/* reserve a range */
+		*first = 16 * k + 3; *last = 16 * k + 12;
+		*entry = XA_ZERO_ENTRY; break;
+	default: /* everything: a new root */
+		*first = 0; *last = ULONG_MAX; break;
+	}
+}
+
+#define NR_KINDS	9
+
+/*
+ * Every store kind at every height from 1 to 5, in both modes: the store
+ * takes no more than mas_preallocate() reserved (which, the writer's plan
+ * run dry, should be exactly what it takes) and no more than 3h + 1.
+ */
+static void test_prealloc_per_kind(unsigned int flags)
+{
+	double worst_ratio = 1.0;
+	unsigned long most = 0;
+
+	for (unsigned int h = 1; h <= 5; h++) {
+		for (int kind = 0; kind < NR_KINDS; kind++) {
+			struct maple_tree t;
+			unsigned long n = 0, first, last, reserved, used;
+			void *entry;
+
+			mt_init_flags(&t, flags);
+			do {
+				mtree_store_range(&t, 16 * n, 16 * n + 9,
+						  xa_mk_value(n), GFP_KERNEL);
+				n++;
+			} while (mt_height(&t) < h || n < 4);
+			CHECK_EQ(mt_height(&t), h);
+			store_kind(kind, n, &first, &last, &entry);
+			MA_STATE(mas, &t, first, last);
+			mtree_lock(&t);
+			CHECK_EQ(mas_preallocate(&mas, entry, GFP_KERNEL), 0);
+			reserved = mas_allocated(&mas);
+			mt_fault_inject_all(true);
+			mas_store(&mas, entry);
+			mt_fault_inject_all(false);
+			CHECK(!mas_is_err(&mas));
+			used = reserved - mas_allocated(&mas);
+			mas_destroy(&mas);
+			mtree_unlock(&t);
+			CHECK(used <= reserved);
+			CHECK(used <= 3 * h + 1);
+			if (used && (double)reserved / used > worst_ratio)
+				worst_ratio = (double)reserved / used;
+			if (used > most)
+				most = used;
+			CHECK(mtree_load(&t, first) ==
+			      (xa_is_zero(entry) ? NULL : entry));
+			CHECK_EQ(mt_validate(&t), 0);
+			mtree_destroy(&t);
+		}
+	}
+	printf("test_alloc: %s: most nodes one store used %lu, worst "
+	       "reserved/used %.2f\n", flags ? "rcu" : "plain", most,
+	       worst_ratio);
+}
+
 /*
  * Empty the cache of free nodes with GFP_NOWAIT stores, then GFP_ATOMIC
  * lives on the emergency reserve until that is gone too, and GFP_KERNEL
@@ -165,6 +249,11 @@ static void test_contexts(void)
 				    GFP_KERNEL), 0);
 	CHECK_EQ(stats().nodes_emergency, 48);
 	CHECK(mtree_load(&t, 16 * i) == xa_mk_value(i));
+	/* Refilled, the reserve serves atomic stores again. */
+	for (i++; stats().nodes_emergency == 48; i++)
+		CHECK_EQ(mtree_insert_range(&t, 16 * i, 16 * i + 9,
+					    xa_mk_value(i), GFP_ATOMIC), 0);
+	CHECK(mtree_load(&t, 16 * (i - 1)) == xa_mk_value(i - 1));
 	mtree_destroy(&t);
 	CHECK_EQ(mt_cache_reserve(64), 0);
 }
@@ -179,6 +268,8 @@ int main(void)
 	test_forbid();
 	test_prealloc_never_allocates(0);
 	test_prealloc_never_allocates(MT_FLAGS_USE_RCU);
+	test_prealloc_per_kind(0);
+	test_prealloc_per_kind(MT_FLAGS_USE_RCU);
 	test_contexts();
 	mt_rcu_barrier(NULL);
 	CHECK_EQ(stats().nodes_live, live);

@@ -122,7 +122,7 @@ static void round_of_stores(unsigned int flags, unsigned long serial)
 	mtree_destroy(&tree);
 }
 
-/* The bound: 4 nodes per level of the height max_entries allows, plus 1. */
+/* The bound: 3 nodes per level of the height max_entries allows, plus 1. */
 static void test_bound(void)
 {
 	struct maple_tree t;
@@ -130,10 +130,10 @@ static void test_bound(void)
 
 	mt_init(&t);
 	CHECK_EQ(mt_reserve(&t, &res, 1, 0, GFP_KERNEL), 0);
-	CHECK_EQ(mt_reservation_nodes(&res), 5);		/* height 1 */
+	CHECK_EQ(mt_reservation_nodes(&res), 4);		/* height 1 */
 	mt_reserve_release(&res);
 	CHECK_EQ(mt_reserve(&t, &res, 2, 1000000, GFP_KERNEL), 0);
-	CHECK_EQ(mt_reservation_nodes(&res), 2 * 33);	/* height 8 */
+	CHECK_EQ(mt_reservation_nodes(&res), 2 * 25);	/* height 8 */
 	mt_reserve_release(&res);
 	CHECK_EQ(mt_reserve(NULL, &res, 1, 10, GFP_KERNEL), -EINVAL);
 	mt_fault_inject_all(true);
@@ -143,7 +143,7 @@ static void test_bound(void)
 }
 
 /*
- * What one store takes never exceeds 4 nodes per level of the tree it
+ * What one store takes never exceeds 3 nodes per level of the tree it
  * runs on, plus 1: checked for thousands of stores of every kind.
  */
 static void test_per_store_bound(unsigned int flags)
@@ -181,7 +181,7 @@ static void test_per_store_bound(unsigned int flags)
 		used = before - mt_reservation_nodes(&res);
 		if (used > worst)
 			worst = used;
-		over += used > 4 * height + 1;
+		over += used > 3 * height + 1;
 		/* Top up for the next store. */
 		mt_reserve_release(&res);
 		CHECK_EQ(mt_reserve(&tree, &res, 1, ULONG_MAX / 4, GFP_KERNEL), 0);
@@ -197,7 +197,8 @@ int main(void)
 {
 	struct mt_cache_stats st;
 	size_t live;
-	int round;
+	const char *env = getenv("MT_RESERVE_ROUNDS");
+	int round, rounds = env ? atoi(env) : 1000;
 
 	urcu_memb_register_thread();
 	rng = harness_seed("test_reserve");
@@ -206,7 +207,7 @@ int main(void)
 	test_bound();
 	test_per_store_bound(0);
 	test_per_store_bound(MT_FLAGS_USE_RCU);
-	for (round = 0; round < 20; round++) {
+	for (round = 0; round < rounds; round++) {
 		round_of_stores(0, 100u * (unsigned long)round);
 		round_of_stores(MT_FLAGS_USE_RCU, 100u * (unsigned long)round);
 	}

@@ -485,6 +485,12 @@ int mas_preallocate(struct ma_state *mas, void *entry, gfp_t gfp);
  */
 void mas_store_prealloc(struct ma_state *mas, void *entry);
 
+/*
+ * mas_allocated() - How many nodes @mas holds in reserve (from
+ * mas_preallocate() or mas_nomem()), not counting a reservation.
+ */
+unsigned long mas_allocated(const struct ma_state *mas);
+
 /* mas_destroy() - Release nodes still reserved in @mas. */
 void mas_destroy(struct ma_state *mas);
 

@@ -80,11 +80,11 @@ struct mt_reservation {
  * The bound: a tree of E entries has at most 2E + 1 ranges (entries and
  * the gaps between them), and every node other than the root and the last
  * of its level holds at least 7 of its 16 slots, so its height is at most
- * h = 1 + floor(log7(2E + 1)). One store rebuilds at most 4 nodes per level
- * (what one level can receive: its node's own slots, the new nodes from
- * below and one neighbour, at most 50 slots) and may add a root: 4h + 1
- * nodes. For a million entries h is 8: 33 nodes (8.4 KiB) per store,
- * where preallocating for MAPLE_HEIGHT_MAX would take 125.
+ * h = 1 + floor(log7(2E + 1)). One store builds at most 3 nodes per level
+ * (a level's new content is at most 33 slots: what is kept on either side
+ * of the change plus what the level below built) and may add a root:
+ * 3h + 1 nodes. For a million entries h is 8: 25 nodes (6.25 KiB) per
+ * store, where the kernel preallocates 94 (24 KiB) for MAPLE_HEIGHT_MAX.
  *
  * Context: any thread; does not take the tree's lock; may allocate as
  * @gfp allows. Return: 0; -EINVAL (no tree or no reservation); -ENOMEM

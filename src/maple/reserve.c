@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
  * Reservations that survive change: nodes for a number of future stores,
- * whatever other writers do to the tree in between (the bound and why it
- * holds are in <mapletree/node_alloc.h>; the per-level count of 4 comes
- * from store.c, where no level's content exceeds 50 slots).
+ * whatever other writers do to the tree in between. The bound and why it
+ * holds are in <mapletree/node_alloc.h>; the per-level count of 3 follows
+ * from store.c: a level's content is at most 33 slots (up to 16 kept on
+ * each side of what changed and what the level below made), or at most 32
+ * when a neighbour was absorbed, which happens only below 7 slots or when
+ * the two fit in 2 nodes.
  */
 #include <errno.h>
 
 #include "maple/node.h"
 
-#define MT_MAX_NODES_PER_LEVEL	4
+#define MT_MAX_NODES_PER_LEVEL	3
 
 /* The highest a tree of @max_entries entries can be (see the header). */
 static unsigned long mt_height_bound(unsigned long max_entries)

@@ -920,6 +920,11 @@ void mas_store_prealloc(struct ma_state *mas, void *entry)
 	mas_release_alloc(mas);
 }
 
+unsigned long mas_allocated(const struct ma_state *mas)
+{
+	return mas_alloc_count(mas);
+}
+
 void mas_destroy(struct ma_state *mas)
 {
 	mas_release_alloc(mas);
