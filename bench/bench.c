@@ -15,6 +15,8 @@
  *   rand_store   overwrite short random spans [a, a+L], L in 0..63
  *   memory       bytes per entry after the sequential and random builds
  *   readers      1 writer / N readers (Mops/s), maple-rcu vs rbtree+rwlock
+ *   alloc        nodes reserved vs used per store kind, the node cache's
+ *                fast path, the cost of a reservation (maple only)
  *
  * Each figure is the median of --runs runs. Every workload checks what it
  * did and aborts on the first wrong answer.
@@ -54,12 +56,14 @@ enum workload {
 	W_RAND_STORE,
 	W_MEMORY,
 	W_READERS,
+	W_ALLOC,
 	NR_WORKLOADS
 };
 
 static const char *const workload_name[NR_WORKLOADS] = {
 	"seq_insert", "rand_insert", "load_hit", "load_miss", "iterate",
 	"iterate_cursor", "rand_erase", "rand_store", "memory", "readers",
+	"alloc",
 };
 
 static const struct bench_ops *const structures[] = {
@@ -997,7 +1001,7 @@ static void usage(FILE *out)
 "  --only LIST       comma-separated workloads: seq_insert, rand_insert,\n"
 "                    load_hit, load_miss, iterate, iterate_cursor,\n"
 "                    rand_erase, rand_store,\n"
-"                    memory, readers (default: all)\n"
+"                    memory, readers, alloc (default: all)\n"
 "  --layout L        gapped, adjacent or both (default both)\n"
 "  --structures LIST comma-separated: maple-rcu, maple, rbtree, judyl,\n"
 "                    sortedarray (default: all)\n"
@@ -1167,6 +1171,8 @@ int main(int argc, char **argv)
 		run_readers(layout);
 	}
 	print_summary();
+	if (want(W_ALLOC))
+		run_alloc(cfg.n, cfg.seed);
 	printf("total time %.1f s\n", (double)(now_ns() - t0) / 1e9);
 
 	urcu_memb_unregister_thread();

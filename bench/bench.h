@@ -71,6 +71,9 @@ extern const struct bench_ops judyl_ops;
 extern const struct bench_ops sortedarray_ops;
 
 /* Prints "verification failed: ..." on stderr and aborts. */
+/* alloc.c: the allocation workload. */
+void run_alloc(unsigned long n, uint64_t seed);
+
 void bench_fail(const char *fmt, ...)
 	__attribute__((__format__(__printf__, 1, 2), __noreturn__));
 
