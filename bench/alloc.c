@@ -46,8 +46,8 @@ static void reserved_vs_used(struct maple_tree *mt, unsigned long n,
 {
 	printf("\nallocation: nodes per store at n=%lu, height %u (RCU mode); "
 	       "reservation bound %lu\n", n, mt_height(mt), per_store);
-	printf("%-14s %10s %10s %10s %10s\n", "store", "prealloc", "used",
-	       "max used", "bound/used");
+	printf("%-14s %10s %10s %10s\n", "store", "prealloc", "used",
+	       "max used");
 	for (size_t kind = 0; kind < NR_KINDS; kind++) {
 		unsigned long total_used = 0, total_res = 0, most = 0;
 		const unsigned int samples = 2000;
@@ -86,9 +86,9 @@ static void reserved_vs_used(struct maple_tree *mt, unsigned long n,
 							  val_entry(j),
 							  GFP_KERNEL);
 		}
-		printf("%-14s %10.2f %10.2f %10lu %10s\n", kind_name[kind],
+		printf("%-14s %10.2f %10.2f %10lu\n", kind_name[kind],
 		       (double)total_res / samples, (double)total_used / samples,
-		       most, total_used ? "" : "-");
+		       most);
 		printf("result workload=alloc_%s structure=maple-rcu n=%lu "
 		       "reserved_mean=%.3f used_mean=%.3f used_max=%lu "
 		       "bound=%lu\n", kind_name[kind], n,
