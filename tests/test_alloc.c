@@ -5,6 +5,8 @@
  * emergency reserve.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -258,6 +260,111 @@ static void test_contexts(void)
 	CHECK_EQ(mt_cache_reserve(64), 0);
 }
 
+/*
+ * mas_nomem() drops the internal lock to allocate: a writer that gets in
+ * meanwhile must not confuse the retried store. The first allocation of
+ * every main-thread store fails, so every one of them goes through
+ * mas_nomem() while another thread writes as fast as it can.
+ */
+static struct maple_tree racing_tree;
+static atomic_bool racing_stop;
+
+static void *racing_writer(void *arg)
+{
+	uint64_t r = (uint64_t)(uintptr_t)arg;
+	unsigned long i = 0;
+
+	urcu_memb_register_thread();
+	while (!atomic_load(&racing_stop)) {
+		unsigned long first = 100000 + harness_rand(&r) % 50000;
+
+		mtree_store_range(&racing_tree, first,
+				  first + harness_rand(&r) % 40,
+				  harness_rand(&r) % 3 ? xa_mk_value(i) : NULL,
+				  GFP_KERNEL);
+		i++;
+	}
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+static void test_nomem_race(void)
+{
+	static void *model[50000];
+	unsigned long i, bad = 0;
+	pthread_t other;
+
+	mt_init_flags(&racing_tree, MT_FLAGS_USE_RCU);
+	atomic_store(&racing_stop, false);
+	pthread_create(&other, NULL, racing_writer,
+		       (void *)(uintptr_t)harness_rand(&rng));
+	for (i = 0; i < 20000; i++) {
+		unsigned long first = harness_rand(&rng) % 49000;
+		unsigned long last = first + harness_rand(&rng) % 900;
+		void *entry = harness_rand(&rng) % 4 ? xa_mk_value(i) : NULL;
+
+		mt_fault_inject(1);
+		CHECK_EQ(mtree_store_range(&racing_tree, first, last, entry,
+					   GFP_KERNEL), 0);
+		for (unsigned long j = first; j <= last; j++)
+			model[j] = entry;
+	}
+	mt_fault_inject(0);
+	atomic_store(&racing_stop, true);
+	pthread_join(other, NULL);
+	for (i = 0; i < 50000; i++)
+		bad += mtree_load(&racing_tree, i) != model[i];
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(mt_validate(&racing_tree), 0);
+	mtree_destroy(&racing_tree);
+}
+
+/* With an external lock, mas_nomem() allocates without dropping it. */
+static pthread_mutex_t ext_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t ext_owner;
+static bool ext_held;
+
+static bool ext_is_held(void *arg)
+{
+	(void)arg;
+	return ext_held && pthread_equal(ext_owner, pthread_self());
+}
+
+static void test_nomem_external_lock(void)
+{
+	struct maple_tree t;
+
+	mt_init_flags(&t, MT_FLAGS_LOCK_EXTERN | MT_FLAGS_USE_RCU);
+	mt_set_external_lock(&t, &ext_lock);
+	mt_set_external_lock_check(&t, ext_is_held, NULL);
+	pthread_mutex_lock(&ext_lock);
+	ext_owner = pthread_self();
+	ext_held = true;
+	for (unsigned long i = 0; i < 100; i++)
+		CHECK_EQ(mtree_store_range(&t, 10 * i, 10 * i + 5,
+					   xa_mk_value(i), GFP_KERNEL), 0);
+	{
+		MA_STATE(mas, &t, 3, 400);
+
+		mt_fault_inject(1);
+		mas_store(&mas, xa_mk_value(1000));
+		CHECK(mas_is_err(&mas));
+		CHECK(mas_nomem(&mas, GFP_KERNEL));
+		/* Still ours: the tree never touched the external lock. */
+		CHECK(pthread_mutex_trylock(&ext_lock) != 0);
+		CHECK(mt_lock_is_held(&t));
+		mas_set_range(&mas, 3, 400);
+		mas_store(&mas, xa_mk_value(1000));
+		CHECK(!mas_is_err(&mas));
+		mas_destroy(&mas);
+	}
+	CHECK(mtree_load(&t, 200) == xa_mk_value(1000));
+	CHECK_EQ(mt_validate(&t), 0);
+	mtree_destroy(&t);
+	ext_held = false;
+	pthread_mutex_unlock(&ext_lock);
+}
+
 int main(void)
 {
 	size_t live;
@@ -271,6 +378,8 @@ int main(void)
 	test_prealloc_per_kind(0);
 	test_prealloc_per_kind(MT_FLAGS_USE_RCU);
 	test_contexts();
+	test_nomem_race();
+	test_nomem_external_lock();
 	mt_rcu_barrier(NULL);
 	CHECK_EQ(stats().nodes_live, live);
 	CHECK_EQ(stats().nodes_rcu, 0);
