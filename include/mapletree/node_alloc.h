@@ -124,7 +124,9 @@ int mt_cache_reserve(size_t nodes);
  * signalling section, say): stores there must use nodes reserved before.
  * Sections nest. An allocation attempted inside one is counted in
  * mt_cache_stats().forbidden_allocs and, in debug builds (NDEBUG
- * undefined), aborts with a message. Context: any thread.
+ * undefined), aborts after printing the call chain and the address where
+ * the outermost section was opened (resolve with addr2line; link with
+ * -rdynamic for names). Context: any thread.
  */
 void mt_alloc_forbid_begin(void);
 void mt_alloc_forbid_end(void);

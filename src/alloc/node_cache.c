@@ -13,6 +13,7 @@
  * every store.
  */
 #include <errno.h>
+#include <execinfo.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,7 @@ static struct {
 };
 
 static __thread unsigned int forbid_depth;
+static __thread void *forbid_opened_at;	/* outermost begin's caller */
 
 static __thread struct magazine magazine;
 
@@ -381,7 +383,8 @@ int mt_cache_reserve(size_t nodes)
 
 void mt_alloc_forbid_begin(void)
 {
-	forbid_depth++;
+	if (!forbid_depth++)
+		forbid_opened_at = __builtin_return_address(0);
 }
 
 void mt_alloc_forbid_end(void)
@@ -390,17 +393,21 @@ void mt_alloc_forbid_end(void)
 		forbid_depth--;
 }
 
-/* An allocation inside a forbidden section: count it; abort in debug. */
-static void forbidden_alloc(void *caller)
+/*
+ * An allocation inside a forbidden section: count it; in debug builds say
+ * where (the call chain, and where the section was opened) and abort.
+ */
+static void forbidden_alloc(void)
 {
 	__atomic_fetch_add(&cache.forbidden_allocs, 1, __ATOMIC_RELAXED);
 #ifndef NDEBUG
-	fprintf(stderr, "mapletree: node allocation inside a forbidden "
-		"section (called from %p); reserve nodes before "
-		"mt_alloc_forbid_begin()\n", caller);
+	void *chain[24];
+
+	fprintf(stderr, "mapletree: node allocation inside a forbidden section "
+		"opened at %p; reserve the nodes before mt_alloc_forbid_begin()."
+		" Call chain:\n", forbid_opened_at);
+	backtrace_symbols_fd(chain, backtrace(chain, 24), 2);
 	abort();
-#else
-	(void)caller;
 #endif
 }
 
@@ -409,7 +416,7 @@ struct maple_node *mt_node_alloc(gfp_t gfp)
 	struct magazine *mag = my_magazine();
 
 	if (forbid_depth)
-		forbidden_alloc(__builtin_return_address(0));
+		forbidden_alloc();
 	if (fault_now())
 		return NULL;
 	if (!mag->nr)
