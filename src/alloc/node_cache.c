@@ -31,9 +31,8 @@
 struct slab {
 	struct slab *all_next, *all_prev;	/* every slab */
 	struct slab *part_next, *part_prev;	/* slabs with free nodes */
-	struct maple_node *free;		/* linked through slot[0] */
-	unsigned int nr_free;
-	bool partial;
+	void *free;				/* free nodes, mt_list_*() */
+	unsigned int nr_free;			/* > 0: on the partial list */
 };
 
 _Static_assert(sizeof(struct slab) <= MAPLE_NODE_SIZE, "slab header fits");
@@ -55,7 +54,7 @@ static struct {
 	size_t slabs;
 	struct magazine *magazines;
 	/* The emergency reserve, for allocations that may not block. */
-	struct maple_node *emergency;	/* linked through slot[0] */
+	void *emergency;		/* free nodes, mt_list_*() */
 	size_t nr_emergency;		/* atomic */
 	size_t emergency_target;	/* atomic */
 	unsigned long forbidden_allocs;	/* atomic */
@@ -103,7 +102,6 @@ static bool fault_now(void)
 	return false;
 }
 
-
 static struct slab *node_slab(struct maple_node *node)
 {
 	return (struct slab *)((unsigned long)node & ~(unsigned long)(SLAB_SIZE - 1));
@@ -111,7 +109,6 @@ static struct slab *node_slab(struct maple_node *node)
 
 static void partial_add(struct slab *slab)
 {
-	slab->partial = true;
 	slab->part_prev = NULL;
 	slab->part_next = cache.partial;
 	if (cache.partial)
@@ -127,7 +124,6 @@ static void partial_del(struct slab *slab)
 		cache.partial = slab->part_next;
 	if (slab->part_next)
 		slab->part_next->part_prev = slab->part_prev;
-	slab->partial = false;
 }
 
 /* A new slab with every node free, on both lists. Cache lock held. */
@@ -143,9 +139,8 @@ static struct slab *slab_new(void)
 	madvise(slab, SLAB_SIZE, MADV_HUGEPAGE);
 	memset(slab, 0, sizeof(*slab));
 	nodes = (struct maple_node *)((char *)slab + MAPLE_NODE_SIZE);
-	for (i = 0; i < SLAB_NODES; i++)
-		nodes[i].slot[0] = i + 1 < SLAB_NODES ? &nodes[i + 1] : NULL;
-	slab->free = nodes;
+	for (i = SLAB_NODES; i-- > 0;)
+		mt_list_push(&slab->free, &nodes[i]);
 	slab->nr_free = SLAB_NODES;
 	slab->all_next = cache.all;
 	if (cache.all)
@@ -158,7 +153,7 @@ static struct slab *slab_new(void)
 
 static void slab_destroy(struct slab *slab)
 {
-	if (slab->partial)
+	if (slab->nr_free)
 		partial_del(slab);
 	if (slab->all_prev)
 		slab->all_prev->all_next = slab->all_next;
@@ -175,10 +170,8 @@ static void slab_put(struct maple_node *node)
 {
 	struct slab *slab = node_slab(node);
 
-	node->slot[0] = slab->free;
-	slab->free = node;
-	slab->nr_free++;
-	if (!slab->partial)
+	mt_list_push(&slab->free, node);
+	if (!slab->nr_free++)
 		partial_add(slab);
 }
 
@@ -194,8 +187,7 @@ static struct maple_node *slab_get(bool may_grow)
 		if (!slab)
 			return NULL;
 	}
-	node = slab->free;
-	slab->free = node->slot[0];
+	node = mt_list_pop(&slab->free);
 	if (--slab->nr_free == 0)
 		partial_del(slab);
 	return node;
@@ -305,21 +297,18 @@ static bool magazine_fill_batch(struct magazine *mag)
 
 static void emergency_push(struct maple_node *node)
 {
-	node->slot[0] = cache.emergency;
-	cache.emergency = node;
+	mt_list_push(&cache.emergency, node);
 	__atomic_store_n(&cache.nr_emergency, cache.nr_emergency + 1,
 			 __ATOMIC_RELAXED);
 }
 
 static struct maple_node *emergency_pop(void)
 {
-	struct maple_node *node = cache.emergency;
+	struct maple_node *node = mt_list_pop(&cache.emergency);
 
-	if (node) {
-		cache.emergency = node->slot[0];
+	if (node)
 		__atomic_store_n(&cache.nr_emergency, cache.nr_emergency - 1,
 				 __ATOMIC_RELAXED);
-	}
 	return node;
 }
 
@@ -488,7 +477,6 @@ static void cache_counts(long *live, long *rcu)
 void mt_cache_stats(struct mt_cache_stats *st)
 {
 	size_t total;
-
 	long live, rcu;
 
 	memset(st, 0, sizeof(*st));

@@ -53,8 +53,7 @@ static bool mas_unusable(struct ma_state *mas)
 {
 	if (mas->tree)
 		return false;
-	mas->node = xa_mk_internal((unsigned long)(long)-EINVAL);
-	mas->status = ma_error;
+	mas_set_err(mas, -EINVAL);
 	return true;
 }
 

@@ -251,6 +251,32 @@ static inline bool mt_rcu_mode(const struct maple_tree *mt)
 
 /* ---- Shared between the files of src/maple ------------------------------ */
 
+/*
+ * Free nodes (in a slab, the emergency reserve, a cursor's preallocation or
+ * a reservation) are kept on lists linked through slot[0].
+ */
+static inline void mt_list_push(void **head, struct maple_node *node)
+{
+	node->slot[0] = *head;
+	*head = node;
+}
+
+static inline struct maple_node *mt_list_pop(void **head)
+{
+	struct maple_node *node = *head;
+
+	if (node)
+		*head = node->slot[0];
+	return node;
+}
+
+/* Leave @err (a negative errno) in @mas: ma_error, xa_err(mas->node). */
+static inline void mas_set_err(struct ma_state *mas, int err)
+{
+	mas->node = (struct maple_enode *)xa_mk_internal((unsigned long)(long)err);
+	mas->status = ma_error;
+}
+
 /* Node allocation (src/alloc). The node's contents are undefined. */
 struct maple_node *mt_node_alloc(gfp_t gfp);
 void mt_node_free(struct maple_node *node);

@@ -33,19 +33,16 @@ static unsigned long mt_height_bound(unsigned long max_entries)
 
 struct maple_node *mt_reservation_take(struct mt_reservation *res)
 {
-	struct maple_node *node = res->nodes;
+	struct maple_node *node = mt_list_pop(&res->nodes);
 
-	if (node) {
-		res->nodes = node->slot[0];
+	if (node)
 		res->nr--;
-	}
 	return node;
 }
 
 void mt_reservation_give(struct mt_reservation *res, struct maple_node *node)
 {
-	node->slot[0] = res->nodes;
-	res->nodes = node;
+	mt_list_push(&res->nodes, node);
 	res->nr++;
 }
 

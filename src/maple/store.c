@@ -104,21 +104,6 @@ struct mt_wr {
 
 /* ---- Nodes reserved in an ma_state -------------------------------------- */
 
-static struct maple_node *mas_alloc_pop(struct ma_state *mas)
-{
-	struct maple_node *node = mas->alloc;
-
-	if (node)
-		mas->alloc = node->slot[0];
-	return node;
-}
-
-static void mas_alloc_push(struct ma_state *mas, struct maple_node *node)
-{
-	node->slot[0] = mas->alloc;
-	mas->alloc = node;
-}
-
 static unsigned int mas_alloc_count(const struct ma_state *mas)
 {
 	const struct maple_node *node = mas->alloc;
@@ -133,10 +118,8 @@ void mas_release_alloc(struct ma_state *mas)
 {
 	struct maple_node *node;
 
-	while ((node = mas->alloc)) {
-		mas->alloc = node->slot[0];
+	while ((node = mt_list_pop(&mas->alloc)))
 		mt_node_free(node);
-	}
 }
 
 /* Top up the reserve of @mas to @want nodes. Return false if out of memory. */
@@ -149,7 +132,7 @@ static bool mas_alloc_fill(struct ma_state *mas, unsigned int want, gfp_t gfp)
 
 		if (!node)
 			return false;
-		mas_alloc_push(mas, node);
+		mt_list_push(&mas->alloc, node);
 	}
 	return true;
 }
@@ -160,18 +143,20 @@ static struct maple_node *wr_alloc(struct mt_wr *wr, unsigned int level,
 	struct maple_node *node = NULL;
 
 	wr->needed++;
-	if (!wr->counting) {
-		if (wr->mas->reservation)
-			node = mt_reservation_take(wr->mas->reservation);
-		else
-			node = mas_alloc_pop(wr->mas);
-		if (!node && !wr->mas->reservation)
-			node = mt_node_alloc(wr->gfp);
-		if (!node)
-			wr->counting = true;
-	}
-	if (!node)
+	if (wr->counting)
 		return &wr->scratch;
+	/* A reservation is all a store may use; else preallocated, then new. */
+	if (wr->mas->reservation) {
+		node = mt_reservation_take(wr->mas->reservation);
+	} else {
+		node = mt_list_pop(&wr->mas->alloc);
+		if (!node)
+			node = mt_node_alloc(wr->gfp);
+	}
+	if (!node) {
+		wr->counting = true;
+		return &wr->scratch;
+	}
 	wr->new[wr->nr_new++] = (struct mt_new){ node, level, count };
 	return node;
 }
@@ -596,6 +581,13 @@ static void wr_adopt(struct maple_node *node, unsigned int count)
 			 mt_parent_word(node, i));
 }
 
+/* Does the node at @level covering [min, max] belong to that level's run? */
+static bool wr_in_run(const struct mt_wr *wr, unsigned int level,
+		      unsigned long min, unsigned long max)
+{
+	return min >= wr->run_min[level] && max <= wr->run_max[level];
+}
+
 /* Free the run below (and with) @node, as recorded per level. */
 static void wr_free_run(struct mt_wr *wr, struct maple_node *node,
 			unsigned int level, unsigned long min, unsigned long max)
@@ -610,8 +602,7 @@ static void wr_free_run(struct mt_wr *wr, struct maple_node *node,
 			unsigned long cmin = mt_slot_min(node, i, min);
 			unsigned long cmax = mt_slot_max(node, i, max);
 
-			if (cmin >= wr->run_min[level - 1] &&
-			    cmax <= wr->run_max[level - 1])
+			if (wr_in_run(wr, level - 1, cmin, cmax))
 				wr_free_run(wr, mte_to_node(node->slot[i]),
 					    level - 1, cmin, cmax);
 		}
@@ -638,7 +629,7 @@ static void wr_old_children(struct mt_wr *wr, struct mt_old *old)
 		unsigned long min = mt_slot_min(t->node, i, t->min);
 		unsigned long max = mt_slot_max(t->node, i, t->max);
 
-		if (min < wr->run_min[wr->top - 1] || max > wr->run_max[wr->top - 1])
+		if (!wr_in_run(wr, wr->top - 1, min, max))
 			continue;
 		old->node[old->n] = mte_to_node(t->node->slot[i]);
 		old->min[old->n] = min;
@@ -728,7 +719,7 @@ static void wr_rollback(struct mt_wr *wr)
 			mt_reservation_give(wr->mas->reservation,
 					    wr->new[i].node);
 		else
-			mas_alloc_push(wr->mas, wr->new[i].node);
+			mt_list_push(&wr->mas->alloc, wr->new[i].node);
 	}
 	wr->nr_new = 0;
 }
@@ -749,12 +740,6 @@ static bool wr_root_entry(struct mt_wr *wr, bool dry_run)
 	if (!dry_run)
 		mt_publish(mt->ma_root, wr->entry);
 	return true;
-}
-
-static void mas_set_err(struct ma_state *mas, int err)
-{
-	mas->node = xa_mk_internal((unsigned long)(long)err);
-	mas->status = ma_error;
 }
 
 /*
