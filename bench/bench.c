@@ -17,6 +17,8 @@
  *   readers      1 writer / N readers (Mops/s), maple-rcu vs rbtree+rwlock
  *   alloc        nodes reserved vs used per store kind, the node cache's
  *                fast path, the cost of a reservation (maple only)
+ *   gap          allocation trees: mtree_alloc_range (random, scaling,
+ *                aligned) and mtree_dup vs re-inserting (maple only)
  *
  * Each figure is the median of --runs runs. Every workload checks what it
  * did and aborts on the first wrong answer.
@@ -57,13 +59,14 @@ enum workload {
 	W_MEMORY,
 	W_READERS,
 	W_ALLOC,
+	W_GAP,
 	NR_WORKLOADS
 };
 
 static const char *const workload_name[NR_WORKLOADS] = {
 	"seq_insert", "rand_insert", "load_hit", "load_miss", "iterate",
 	"iterate_cursor", "rand_erase", "rand_store", "memory", "readers",
-	"alloc",
+	"alloc", "gap",
 };
 
 static const struct bench_ops *const structures[] = {
@@ -1001,7 +1004,7 @@ static void usage(FILE *out)
 "  --only LIST       comma-separated workloads: seq_insert, rand_insert,\n"
 "                    load_hit, load_miss, iterate, iterate_cursor,\n"
 "                    rand_erase, rand_store,\n"
-"                    memory, readers, alloc (default: all)\n"
+"                    memory, readers, alloc, gap (default: all)\n"
 "  --layout L        gapped, adjacent or both (default both)\n"
 "  --structures LIST comma-separated: maple-rcu, maple, rbtree, judyl,\n"
 "                    sortedarray (default: all)\n"
@@ -1173,6 +1176,8 @@ int main(int argc, char **argv)
 	print_summary();
 	if (want(W_ALLOC))
 		run_alloc(cfg.n, cfg.seed);
+	if (want(W_GAP))
+		run_gap(cfg.n, cfg.runs, cfg.seed);
 	printf("total time %.1f s\n", (double)(now_ns() - t0) / 1e9);
 
 	urcu_memb_unregister_thread();

@@ -70,10 +70,12 @@ extern const struct bench_ops rbtree_ops;
 extern const struct bench_ops judyl_ops;
 extern const struct bench_ops sortedarray_ops;
 
-/* Prints "verification failed: ..." on stderr and aborts. */
 /* alloc.c: the allocation workload. */
 void run_alloc(unsigned long n, uint64_t seed);
+/* gap.c: allocation trees and mtree_dup (maple only). */
+void run_gap(unsigned long n, unsigned int runs, uint64_t seed);
 
+/* Prints "verification failed: ..." on stderr and aborts. */
 void bench_fail(const char *fmt, ...)
 	__attribute__((__format__(__printf__, 1, 2), __noreturn__));
 

@@ -497,6 +497,37 @@ static void r_steps(struct reader *r)
 	r->steps += 2;
 }
 
+/*
+ * A gap search under RCU alone is a hint, but it must not crash, and the
+ * span it reports must have the size and lie in the window asked for.
+ */
+static void r_gaps(struct reader *r)
+{
+	unsigned long min = reader_key(r);
+	unsigned long max = min + rrnd(r) % (1UL << 16);
+	unsigned long size = 1 + rrnd(r) % 64;
+	bool rev = rrnd(r) % 2;
+	MA_STATE(mas, t, 0, 0);
+	int ret;
+
+	if (max - min < size - 1)
+		max = min + size - 1;
+	mt_rcu_read_lock();
+	ret = rev ? mas_empty_area_rev(&mas, min, max, size) :
+		    mas_empty_area(&mas, min, max, size);
+	mt_rcu_read_unlock();
+	r->steps++;
+	if (ret == -EBUSY)
+		return;
+	if (ret || mas.index < min || mas.last > max ||
+	    mas.last - mas.index != size - 1)
+		rfail(r, "mas_empty_area%s(%#lx, %#lx, %lu) = %d, [%#lx, %#lx]",
+		      rev ? "_rev" : "", min, max, size, ret, mas.index,
+		      mas.last);
+	else
+		r->checks++;
+}
+
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
@@ -504,6 +535,10 @@ static void *reader_main(void *arg)
 	urcu_memb_register_thread();
 	while (!atomic_load_explicit(&stop_readers, memory_order_relaxed) &&
 	       r->failures < 10) {
+		if (rrnd(r) % 16 == 0) {
+			r_gaps(r);
+			continue;
+		}
 		switch (rrnd(r) % 8) {
 		case 0: case 1: r_loads(r); break;
 		case 2: case 3: r_walk(r); break;
@@ -850,6 +885,44 @@ static void w_refill_descending(void)
 	}
 }
 
+/*
+ * Allocations into gaps (the search and the store under one lock hold)
+ * and frees: in allocation-range trees the gaps move under the readers.
+ */
+static void w_alloc_free(void)
+{
+	for (int i = 0; i < 2000; i++) {
+		unsigned long lo = wrnd() % hi_key();
+		unsigned long size = 1 + wrnd() % 16;
+		MA_STATE(mas, t, 0, 0);
+		void *e = NULL;
+		int ret;
+
+		if (wrnd() % 3 == 0) {
+			e = mtree_erase(t, lo);
+			w_erases++;
+			continue;
+		}
+		mtree_lock(t);
+		ret = mas_empty_area(&mas, lo, KEY_SPACE - 1, size);
+		if (!ret) {
+			e = encode(mas.index, mas.last, gen++);
+			ret = mas_store_gfp(&mas, e, GFP_KERNEL);
+		}
+		mtree_unlock(t);
+		if (ret == -EBUSY)
+			continue;
+		w_stores++;
+		if (ret)
+			wfail("allocating %lu from %#lx: %d", size, lo, ret);
+		else if (mtree_load(t, mas.index) != e)
+			wfail("allocated [%#lx, %#lx] reads %p, not %p", mas.index,
+			      mas.last, mtree_load(t, mas.index), e);
+		if ((i & 63) == 0 && time_up())
+			return;
+	}
+}
+
 /* NULL over everything: the tree drops to height 0 in one store. */
 static void w_wipe(void)
 {
@@ -885,6 +958,8 @@ static void writer(void)
 		w_validate("descending refill");
 		w_overwrites();
 		w_validate("short overwrites");
+		w_alloc_free();
+		w_validate("allocations and frees");
 		if (w_cycles % 2) {
 			w_wipe();
 			w_validate("a NULL store over everything");
@@ -900,62 +975,45 @@ static void writer(void)
 
 /* ---- Main --------------------------------------------------------------- */
 
-int main(void)
+/* One run: readers against the writer on a tree with @flags. */
+static void run(const char *name, unsigned int flags, double seconds,
+		int nreaders)
 {
-	double seconds = 3.0;
-	int nreaders = 4;
-	const char *env;
 	struct mt_cache_stats st0, st1;
 	struct reader *readers;
 	unsigned long races = 0, checks = 0, rfails = 0;
 
-	env = getenv("MT_RCU_SECONDS");
-	if (env && strtod(env, NULL) > 0)
-		seconds = strtod(env, NULL);
-	env = getenv("MT_RCU_READERS");
-	if (env && atoi(env) > 0)
-		nreaders = atoi(env);
-	seed = harness_seed("test_rcu");
-	wrng = seed;
-	printf("test_rcu: %d readers, writer for %.1f s\n", nreaders, seconds);
+	printf("test_rcu: %s tree: %d readers, writer for %.1f s\n", name,
+	       nreaders, seconds);
 	fflush(stdout);
-
-	/* The encoding must round-trip and never look internal. */
-	{
-		unsigned long f, l;
-		void *e = encode(KEY_SPACE - 5, KEY_SPACE - 1, 31);
-
-		CHECK(decode(e, &f, &l) && f == KEY_SPACE - 5 &&
-		      l == KEY_SPACE - 1);
-		CHECK(!xa_is_internal(e) && !xa_is_value(e) && e);
-		CHECK(!xa_is_internal(encode(0, 0, 0)) && encode(0, 0, 0));
-	}
-
-	urcu_memb_register_thread();
+	w_stores = w_inserts = w_eexist = w_erases = w_null = w_mas = 0;
+	w_cycles = w_validations = w_max_height = w_failures = 0;
+	append_pos = 0;
+	atomic_store(&key_hi, 1024);
+	atomic_store(&stop_readers, false);
 	mt_cache_stats(&st0);
-	mt_init_flags(t, MT_FLAGS_USE_RCU);
+	mt_init_flags(t, flags);
 	CHECK(mt_in_rcu(t));
 
 	readers = calloc(nreaders, sizeof(*readers));
 	if (!readers)
-		return 2;
+		exit(2);
 	for (int i = 0; i < nreaders; i++) {
 		struct reader *r = &readers[i];
 
 		r->id = i;
 		snprintf(r->name, sizeof(r->name), "reader %d", i);
-		r->rng = seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1));
+		r->rng = seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1 + flags));
 		if (!r->rng)
 			r->rng = 1;
 		if (pthread_create(&r->thread, NULL, reader_main, r)) {
 			perror("pthread_create");
-			return 2;
+			exit(2);
 		}
 	}
 
 	deadline = now_sec() + seconds;
 	writer();
-
 	atomic_store(&stop_readers, true);
 	for (int i = 0; i < nreaders; i++) {
 		struct reader *r = &readers[i];
@@ -1002,7 +1060,40 @@ int main(void)
 			st1.nodes_live, st0.nodes_live, st1.nodes_rcu);
 	CHECK_EQ(st1.nodes_live, st0.nodes_live);
 	CHECK_EQ(st1.nodes_rcu, 0);
-	urcu_memb_unregister_thread();
 	free(readers);
+}
+
+int main(void)
+{
+	double seconds = 3.0;
+	int nreaders = 4;
+	const char *env;
+
+	env = getenv("MT_RCU_SECONDS");
+	if (env && strtod(env, NULL) > 0)
+		seconds = strtod(env, NULL);
+	env = getenv("MT_RCU_READERS");
+	if (env && atoi(env) > 0)
+		nreaders = atoi(env);
+	seed = harness_seed("test_rcu");
+	wrng = seed;
+
+	/* The encoding must round-trip and never look internal. */
+	{
+		unsigned long f, l;
+		void *e = encode(KEY_SPACE - 5, KEY_SPACE - 1, 31);
+
+		CHECK(decode(e, &f, &l) && f == KEY_SPACE - 5 &&
+		      l == KEY_SPACE - 1);
+		CHECK(!xa_is_internal(e) && !xa_is_value(e) && e);
+		CHECK(!xa_is_internal(encode(0, 0, 0)) && encode(0, 0, 0));
+	}
+
+	urcu_memb_register_thread();
+	run("plain", MT_FLAGS_USE_RCU, seconds, nreaders);
+	/* Internal nodes of 8 slots and gaps updated in place. */
+	run("allocation-range", MT_FLAGS_USE_RCU | MT_FLAGS_ALLOC_RANGE,
+	    seconds, nreaders);
+	urcu_memb_unregister_thread();
 	return harness_finish();
 }

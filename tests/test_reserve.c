@@ -135,6 +135,11 @@ static void test_bound(void)
 	CHECK_EQ(mt_reserve(&t, &res, 2, 1000000, GFP_KERNEL), 0);
 	CHECK_EQ(mt_reservation_nodes(&res), 2 * 25);	/* height 8 */
 	mt_reserve_release(&res);
+	/* Internal nodes of 8 slots, at least 4 used: height 11. */
+	mt_init_flags(&t, MT_FLAGS_ALLOC_RANGE);
+	CHECK_EQ(mt_reserve(&t, &res, 1, 1000000, GFP_KERNEL), 0);
+	CHECK_EQ(mt_reservation_nodes(&res), 34);
+	mt_reserve_release(&res);
 	CHECK_EQ(mt_reserve(NULL, &res, 1, 10, GFP_KERNEL), -EINVAL);
 	mt_fault_inject_all(true);
 	CHECK_EQ(mt_reserve(&t, &res, 1, 10, GFP_KERNEL), -ENOMEM);
@@ -207,9 +212,13 @@ int main(void)
 	test_bound();
 	test_per_store_bound(0);
 	test_per_store_bound(MT_FLAGS_USE_RCU);
+	test_per_store_bound(MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU);
 	for (round = 0; round < rounds; round++) {
 		round_of_stores(0, 100u * (unsigned long)round);
 		round_of_stores(MT_FLAGS_USE_RCU, 100u * (unsigned long)round);
+		if (round % 4 == 0)
+			round_of_stores(MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU,
+					100u * (unsigned long)round);
 	}
 	mt_rcu_barrier(NULL);
 	mt_cache_stats(&st);

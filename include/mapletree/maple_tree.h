@@ -119,6 +119,7 @@ static inline bool mt_entry_reserved(const void *entry)
 #define MT_FLAGS_LOCK_IRQ	0x100	/* accepted; meaningless in userspace */
 #define MT_FLAGS_LOCK_BH	0x200	/* accepted; meaningless in userspace */
 #define MT_FLAGS_LOCK_EXTERN	0x300	/* writers hold a lock of their own */
+#define MT_FLAGS_ALLOC_WRAPPED	0x80 	/* internal: cyclic allocation wrapped */
 #define MAPLE_HEIGHT_MAX	31
 
 /* Answers whether the calling thread holds an external lock. */
@@ -329,6 +330,89 @@ void *mt_find_after(struct maple_tree *mt, unsigned long *index,
 void *mt_next(struct maple_tree *mt, unsigned long index, unsigned long max);
 void *mt_prev(struct maple_tree *mt, unsigned long index, unsigned long min);
 
+/* ---- Allocation trees (MT_FLAGS_ALLOC_RANGE) ---------------------------- */
+
+/*
+ * mtree_alloc_range() - Find the lowest free span of @size indices inside
+ * [@min, @max] and store @entry over it. A span is free when every index in
+ * it is NULL (an XA_ZERO_ENTRY reservation is not free).
+ * Context: takes the lock; may allocate as @gfp allows (dropping the lock
+ * to wait for memory, then searching again).
+ * Return: 0 with *@startp set to the span's first index; -EBUSY if no span
+ * fits; -EINVAL if @mt does not track gaps, @size is 0, @entry is a
+ * reserved internal value (XA_ZERO_ENTRY included), @min > @max or the
+ * window is smaller than @size; -ENOMEM (the tree is unchanged).
+ */
+int mtree_alloc_range(struct maple_tree *mt, unsigned long *startp,
+		      void *entry, unsigned long size, unsigned long min,
+		      unsigned long max, gfp_t gfp);
+
+/*
+ * mtree_alloc_rrange() - As mtree_alloc_range(), but the highest free span
+ * inside [@min, @max].
+ */
+int mtree_alloc_rrange(struct maple_tree *mt, unsigned long *startp,
+		       void *entry, unsigned long size, unsigned long min,
+		       unsigned long max, gfp_t gfp);
+
+/*
+ * mtree_alloc_range_aligned() - As mtree_alloc_range(), with constraints a
+ * GPU virtual-address allocator needs (an extension; the kernel's tree has
+ * no such call): the span's first index is a multiple of @align, and if
+ * @boundary is not 0 the span does not cross a multiple of @boundary (it
+ * lies within one naturally aligned block of @boundary indices, as a 4 GiB
+ * limit on a shader heap asks).
+ * Context: as mtree_alloc_range().
+ * Return: as mtree_alloc_range(); also -EINVAL if @align is not a power of
+ * two, or @boundary is neither 0 nor a power of two at least @size.
+ */
+int mtree_alloc_range_aligned(struct maple_tree *mt, unsigned long *startp,
+			      void *entry, unsigned long size,
+			      unsigned long align, unsigned long boundary,
+			      unsigned long min, unsigned long max, gfp_t gfp);
+
+/*
+ * mtree_alloc_rrange_aligned() - As mtree_alloc_range_aligned(), but the
+ * highest span that satisfies the constraints.
+ */
+int mtree_alloc_rrange_aligned(struct maple_tree *mt, unsigned long *startp,
+			       void *entry, unsigned long size,
+			       unsigned long align, unsigned long boundary,
+			       unsigned long min, unsigned long max, gfp_t gfp);
+
+/*
+ * mtree_alloc_cyclic() - Allocate a single index for @entry, the lowest
+ * free one at or above max(@range_lo, *@next) and at most @range_hi; if
+ * there is none, the lowest free one from @range_lo (the search wrapped).
+ * On success *@next is set to *@startp + 1; after handing out ULONG_MAX
+ * it is 0 and the next successful call reports the wrap.
+ * Context: takes the lock; may allocate as @gfp allows.
+ * Return: 0; 1 if the allocation wrapped; -EBUSY if every index in
+ * [@range_lo, @range_hi] is taken; -EINVAL if @mt does not track gaps,
+ * @entry is reserved or @range_lo > @range_hi; -ENOMEM.
+ */
+int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp,
+		       void *entry, unsigned long range_lo,
+		       unsigned long range_hi, unsigned long *next, gfp_t gfp);
+
+/*
+ * mtree_dup() - Make @new_mt, an empty tree, a copy of @mt: node by node, not
+ * by storing entry after entry, so the copy has the same shape. The
+ * entries themselves are copied as pointers.
+ * Context: takes both trees' locks (@new_mt's first); may allocate as @gfp
+ * allows. Readers of @mt may run meanwhile.
+ * Return: 0; -EINVAL if the trees' flags (gap tracking, RCU mode, lock
+ * kind) differ or @new_mt is not empty; -ENOMEM (@new_mt is left empty and
+ * nothing is leaked).
+ */
+int mtree_dup(struct maple_tree *mt, struct maple_tree *new_mt, gfp_t gfp);
+
+/*
+ * __mt_dup() - mtree_dup() for a caller that holds both trees' writer
+ * locks already. Same returns.
+ */
+int __mt_dup(struct maple_tree *mt, struct maple_tree *new_mt, gfp_t gfp);
+
 /* ---- Advanced API ------------------------------------------------------- */
 
 enum maple_status {
@@ -509,15 +593,60 @@ void *mas_erase(struct ma_state *mas);
  */
 bool mas_nomem(struct ma_state *mas, gfp_t gfp);
 
+/*
+ * mas_empty_area() - Find the lowest span of @size free indices inside
+ * [@min, @max] and set index/last to it; the next mas_store() or
+ * mas_insert-style store then fills it. Trees with MT_FLAGS_ALLOC_RANGE
+ * skip subtrees whose largest gap is too small; other trees are scanned.
+ * Context: caller holds the lock. Under the RCU read lock alone the answer
+ * is a hint that a writer may already have invalidated.
+ * Return: 0; -EBUSY if no span fits; -EINVAL if @min > @max, @size is 0 or
+ * the window [@min, @max] holds fewer than @size indices.
+ */
+int mas_empty_area(struct ma_state *mas, unsigned long min, unsigned long max,
+		   unsigned long size);
+
+/* mas_empty_area_rev() - As mas_empty_area(), the highest span. */
+int mas_empty_area_rev(struct ma_state *mas, unsigned long min,
+		       unsigned long max, unsigned long size);
+
+/*
+ * mas_empty_area_aligned() - As mas_empty_area(), and the span starts at a
+ * multiple of @align (a power of two; 1 for none) and, if @boundary is not
+ * 0, does not cross a multiple of @boundary (a power of two, at least
+ * @size). Gaps large enough for @size but not once aligned are passed over,
+ * so many such gaps cost a scan of them.
+ * Return: as mas_empty_area(); also -EINVAL for a bad @align or @boundary.
+ */
+int mas_empty_area_aligned(struct ma_state *mas, unsigned long min,
+			   unsigned long max, unsigned long size,
+			   unsigned long align, unsigned long boundary);
+
+/* mas_empty_area_rev_aligned() - The highest such span. */
+int mas_empty_area_rev_aligned(struct ma_state *mas, unsigned long min,
+			       unsigned long max, unsigned long size,
+			       unsigned long align, unsigned long boundary);
+
+/*
+ * mas_alloc_cyclic() - mtree_alloc_cyclic() for a caller that holds the
+ * lock. Like mas_nomem(), it may drop and retake an internal lock to wait
+ * for memory; it then searches again, so the index it returns is free.
+ * Works on trees without gap tracking too (by scanning).
+ * Return: as mtree_alloc_cyclic(); @mas is left at the allocated index.
+ */
+int mas_alloc_cyclic(struct ma_state *mas, unsigned long *startp, void *entry,
+		     unsigned long range_lo, unsigned long range_hi,
+		     unsigned long *next, gfp_t gfp);
+
 /* ---- Debugging ---------------------------------------------------------- */
 
 /*
  * mt_validate() - Check every structural invariant: pivots ascending within
  * each node's bounds, node ranges matching their parent's pivots, parent
  * pointers and slots, uniform leaf depth equal to the height, no two
- * adjacent NULL slots, node occupancy. Context: lock or no concurrent
- * writer. Return: 0, or -EUCLEAN after printing the first violation to
- * stderr.
+ * adjacent NULL slots, node occupancy, and in allocation-range trees every
+ * recorded largest gap. Context: lock or no concurrent writer.
+ * Return: 0, or -EUCLEAN after printing the first violation to stderr.
  */
 int mt_validate(struct maple_tree *mt);
 

@@ -23,8 +23,11 @@ static void mt_dump_node(void *enode, unsigned int depth, unsigned long min,
 
 	fprintf(stderr, "%*s", depth * 2, "");
 	mt_dump_range(stderr, min, max, format);
-	fprintf(stderr, ": %s %p\n", mte_is_leaf(enode) ? "leaf" : "node",
+	fprintf(stderr, ": %s %p", mte_is_leaf(enode) ? "leaf" : "node",
 		(void *)node);
+	for (i = 0; mte_type(enode) == maple_arange_64 && i <= end; i++)
+		fprintf(stderr, "%s%lu", i ? " " : " gaps ", node->gap[i]);
+	fputc('\n', stderr);
 	for (i = 0; i <= end; i++) {
 		unsigned long smin = mt_slot_min(node, i, min);
 		unsigned long smax = mt_slot_max(node, i, max);
@@ -64,6 +67,8 @@ static void mt_dot_node(FILE *f, void *enode, unsigned long min,
 			mt_slot_min(node, i, min), mt_slot_max(node, i, max));
 		if (mte_is_leaf(enode))
 			fprintf(f, "\\n%p", node->slot[i]);
+		else if (mte_type(enode) == maple_arange_64)
+			fprintf(f, "\\ngap %lu", node->gap[i]);
 	}
 	fprintf(f, "\"];\n");
 	if (mte_is_leaf(enode))

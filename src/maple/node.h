@@ -43,15 +43,33 @@
 /* Fewest slots a node other than the root or a rightmost node may use. */
 #define MAPLE_NODE_MIN		7
 
+/*
+ * Internal nodes of allocation-range trees give their last eight slots to
+ * the largest gap under each of the first eight. Their pivots are where
+ * every node keeps them, and unused ones still hold the node's maximum, so
+ * readers search and descend them exactly like range nodes, never looking
+ * past slot 7. (The kernel's layout has 10 slots; 8 keeps one search for
+ * every node.)
+ */
+#define MAPLE_ARANGE_SLOTS	8
+#define MAPLE_ARANGE_MIN	4
+
 enum maple_type {
 	maple_leaf_64 = 1,
 	maple_range_64 = 2,
+	maple_arange_64 = 3,
 };
 
 struct maple_node {
 	unsigned long parent;
 	unsigned long pivot[MAPLE_NODE_PIVOTS];
-	void *slot[MAPLE_NODE_SLOTS];
+	union {
+		void *slot[MAPLE_NODE_SLOTS];
+		struct {
+			void *arange_slot[MAPLE_ARANGE_SLOTS];
+			unsigned long gap[MAPLE_ARANGE_SLOTS];
+		};
+	};
 };
 
 _Static_assert(sizeof(struct maple_node) == MAPLE_NODE_SIZE,
@@ -230,6 +248,56 @@ static inline bool mt_leaf_read_slot(struct maple_node *node,
 	*first = off ? lo + 1 : min;
 	*last = hi;
 	return true;
+}
+
+/*
+ * Gaps. A NULL range [lo, hi] has a gap of hi - lo + 1; the whole space
+ * would overflow that and counts as ULONG_MAX, which any size still fits.
+ */
+static inline unsigned long mt_range_gap(unsigned long lo, unsigned long hi)
+{
+	return hi - lo == ULONG_MAX ? ULONG_MAX : hi - lo + 1;
+}
+
+/* The largest NULL range among @n leaf slots that cover [min, max]. */
+static inline unsigned long mt_slots_gap(const unsigned long *pivot,
+					 void *const *slot, unsigned int n,
+					 unsigned long min, unsigned long max)
+{
+	unsigned long lo = min, gap = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		unsigned long hi = i + 1 == n ? max : pivot[i];
+
+		if (!slot[i] && mt_range_gap(lo, hi) > gap)
+			gap = mt_range_gap(lo, hi);
+		lo = hi + 1;
+	}
+	return gap;
+}
+
+static inline unsigned long mt_gaps_max(const unsigned long *gap,
+					unsigned int n)
+{
+	unsigned long max = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (gap[i] > max)
+			max = gap[i];
+	return max;
+}
+
+/* Internal values a range allocation may not store (XA_ZERO_ENTRY too). */
+static inline bool mt_is_reserved(const void *entry)
+{
+	return xa_is_internal(entry) && (unsigned long)entry < 4096;
+}
+
+static inline bool mt_alloc_tree(const struct maple_tree *mt)
+{
+	return mt->ma_flags & MT_FLAGS_ALLOC_RANGE;
 }
 
 static inline unsigned int mt_tree_height(const struct maple_tree *mt)

@@ -37,11 +37,16 @@
 #define MT_BIG_SLOTS		64
 #define MT_MAX_NEW		(4 * MAPLE_HEIGHT_MAX + 2)
 
-/* Content being distributed into nodes at one level. */
+/*
+ * Content being distributed into nodes at one level. Internal levels of
+ * allocation-range trees carry each child's largest gap too.
+ */
 struct mt_big {
 	unsigned long pivot[MT_BIG_SLOTS];
 	void *slot[MT_BIG_SLOTS];
+	unsigned long gap[MT_BIG_SLOTS];
 	unsigned int n;
+	bool gaps;
 };
 
 /*
@@ -82,6 +87,7 @@ struct mt_wr {
 	unsigned long first, last;
 	void *entry;
 	gfp_t gfp;
+	bool alloc;			/* the tree tracks gaps */
 	unsigned int height;		/* levels, the virtual leaf counting */
 	bool counting;			/* an allocation failed (or dry run) */
 	unsigned int needed;		/* nodes the store needs in all */
@@ -95,6 +101,7 @@ struct mt_wr {
 	enum mt_plan plan;
 	unsigned int top;		/* level of the last run handled */
 	void *new_root;
+	unsigned long new_gap;		/* plan_child: the new node's gap */
 	unsigned int new_height;
 	struct mt_big top_content;
 	/* A tree without nodes is treated as one leaf held here. */
@@ -265,7 +272,8 @@ static void wr_init_paths(struct mt_wr *wr, bool widen)
 
 /* ---- Content ------------------------------------------------------------ */
 
-static void big_push(struct mt_big *b, unsigned long pivot, void *slot)
+static void big_push(struct mt_big *b, unsigned long pivot, void *slot,
+		     unsigned long gap)
 {
 	/* Leaves only: internal slots are never NULL. */
 	if (b->n && !slot && !b->slot[b->n - 1]) {
@@ -274,6 +282,7 @@ static void big_push(struct mt_big *b, unsigned long pivot, void *slot)
 	}
 	b->pivot[b->n] = pivot;
 	b->slot[b->n] = slot;
+	b->gap[b->n] = gap;
 	b->n++;
 }
 
@@ -298,6 +307,8 @@ static void big_copy(struct mt_big *b, const struct mt_level *l,
 	pivots = to > MAPLE_NODE_PIVOTS ? MAPLE_NODE_PIVOTS - from : n;
 	memcpy(&b->slot[b->n], &node->slot[from], n * sizeof(b->slot[0]));
 	memcpy(&b->pivot[b->n], &node->pivot[from], pivots * sizeof(b->pivot[0]));
+	if (b->gaps)
+		memcpy(&b->gap[b->n], &node->gap[from], n * sizeof(b->gap[0]));
 	if (pivots < n)
 		b->pivot[b->n + n - 1] = l->max;
 	b->n += n;
@@ -309,10 +320,11 @@ static void big_prepend_node(struct mt_big *b, struct mt_level *l)
 	unsigned int i;
 
 	tmp.n = 0;
+	tmp.gaps = b->gaps;
 	big_copy(&tmp, l, 0, level_end(l) + 1U);
 	/* Pushed one by one so NULLs meeting at the seam coalesce. */
 	for (i = 0; i < b->n; i++)
-		big_push(&tmp, b->pivot[i], b->slot[i]);
+		big_push(&tmp, b->pivot[i], b->slot[i], b->gap[i]);
 	*b = tmp;
 }
 
@@ -323,11 +335,11 @@ static void wr_leaf_content(struct mt_wr *wr, struct mt_big *b)
 
 	big_copy(b, l, 0, l->off);
 	if (mt_slot_min(l->node, l->off, l->min) < wr->first)
-		big_push(b, wr->first - 1, l->node->slot[l->off]);
-	big_push(b, wr->last, wr->entry);
+		big_push(b, wr->first - 1, l->node->slot[l->off], 0);
+	big_push(b, wr->last, wr->entry, 0);
 	if (mt_slot_max(r->node, r->off, r->max) > wr->last)
 		big_push(b, mt_slot_max(r->node, r->off, r->max),
-			 r->node->slot[r->off]);
+			 r->node->slot[r->off], 0);
 	big_copy(b, r, r->off + 1U, level_end(r) + 1U);
 }
 
@@ -340,11 +352,22 @@ static void wr_internal_content(struct mt_wr *wr, unsigned int level,
 
 	big_copy(b, l, 0, l->off);
 	for (i = 0; i < below->n; i++)
-		big_push(b, below->pivot[i], below->slot[i]);
+		big_push(b, below->pivot[i], below->slot[i], below->gap[i]);
 	big_copy(b, r, r->off + 1U, level_end(r) + 1U);
 }
 
 /* ---- Decisions ---------------------------------------------------------- */
+
+/* The most slots a node at @level holds, and the fewest it may keep. */
+static unsigned int wr_slots(const struct mt_wr *wr, unsigned int level)
+{
+	return level && wr->alloc ? MAPLE_ARANGE_SLOTS : MAPLE_NODE_SLOTS;
+}
+
+static unsigned int wr_min(const struct mt_wr *wr, unsigned int level)
+{
+	return level && wr->alloc ? MAPLE_ARANGE_MIN : MAPLE_NODE_MIN;
+}
 
 static bool wr_single(const struct mt_wr *wr, unsigned int level)
 {
@@ -396,8 +419,9 @@ static void wr_balance(struct mt_wr *wr, unsigned int level, struct mt_big *b)
 	struct mt_level *l = &wr->left[level], *r = &wr->right[level];
 	const struct mt_level *lp = &wr->left[level + 1];
 	struct mt_level *rp = &wr->right[level + 1];
+	unsigned int slots = wr_slots(wr, level);
 
-	if (b->n < MAPLE_NODE_MIN && r->max != ULONG_MAX) {
+	if (b->n < wr_min(wr, level) && r->max != ULONG_MAX) {
 		if (lp->off > 0 || (rp->off == level_end(rp) && l->min > 0)) {
 			wr_walk(wr, wr->left, l->min - 1, level);
 			big_prepend_node(b, l);
@@ -405,36 +429,36 @@ static void wr_balance(struct mt_wr *wr, unsigned int level, struct mt_big *b)
 			wr_walk(wr, wr->right, r->max + 1, level);
 			big_copy(b, r, 0, level_end(r) + 1U);
 		}
-	} else if (b->n > MAPLE_NODE_SLOTS && lp->off > 0) {
+	} else if (b->n > slots && lp->off > 0) {
 		struct mt_level sib;
 
 		sib.node = mte_to_node(lp->node->slot[lp->off - 1]);
 		sib.max = l->min - 1;
 		sib.end = mt_node_end(sib.node, sib.max);
-		if (sib.end + 1U + b->n <= 2 * MAPLE_NODE_SLOTS) {
+		if (sib.end + 1U + b->n <= 2 * slots) {
 			wr_walk(wr, wr->left, l->min - 1, level);
 			big_prepend_node(b, l);
 		}
 	}
 }
 
-/* Cut @n slots into node sizes; return how many nodes. */
-static unsigned int wr_split(unsigned int n, bool right_edge,
-			     unsigned int *sizes)
+/* Cut @n slots into nodes of at most @slots; return how many nodes. */
+static unsigned int wr_split(unsigned int n, unsigned int slots,
+			     bool right_edge, unsigned int *sizes)
 {
 	unsigned int k, i;
 
-	if (n <= MAPLE_NODE_SLOTS) {
+	if (n <= slots) {
 		sizes[0] = n;
 		return 1;
 	}
 	if (right_edge) {
-		for (k = 0; n > MAPLE_NODE_SLOTS; n -= MAPLE_NODE_SLOTS)
-			sizes[k++] = MAPLE_NODE_SLOTS;
+		for (k = 0; n > slots; n -= slots)
+			sizes[k++] = slots;
 		sizes[k++] = n;
 		return k;
 	}
-	k = (n + MAPLE_NODE_SLOTS - 1) / MAPLE_NODE_SLOTS;
+	k = (n + slots - 1) / slots;
 	for (i = 0; i < k; i++)
 		sizes[i] = n / k + (i < n % k);
 	return k;
@@ -452,6 +476,18 @@ static void node_fill(struct maple_node *node, const struct mt_big *b,
 	memcpy(node->pivot, &b->pivot[from], pivots * sizeof(node->pivot[0]));
 	for (j = pivots; j < MAPLE_NODE_PIVOTS; j++)
 		node->pivot[j] = b->pivot[from + count - 1];
+	if (b->gaps)
+		memcpy(node->gap, &b->gap[from], count * sizeof(node->gap[0]));
+}
+
+/* The largest gap under the node that slots [from, from + count) make. */
+static unsigned long big_gap(const struct mt_big *b, unsigned int from,
+			     unsigned int count, unsigned long min)
+{
+	if (b->gaps)
+		return mt_gaps_max(&b->gap[from], count);
+	return mt_slots_gap(&b->pivot[from], &b->slot[from], count, min,
+			    b->pivot[from + count - 1]);
 }
 
 /* Build nodes at @level from @b; describe them in @out for the level up. */
@@ -459,17 +495,23 @@ static void wr_build(struct mt_wr *wr, unsigned int level,
 		     const struct mt_big *b, const unsigned int *sizes,
 		     unsigned int k, struct mt_big *out)
 {
-	enum maple_type type = level ? maple_range_64 : maple_leaf_64;
+	enum maple_type type = !level ? maple_leaf_64 :
+			       wr->alloc ? maple_arange_64 : maple_range_64;
+	unsigned long min = level ? 0 : wr->run_min[0];
 	unsigned int i, from = 0;
 
 	out->n = 0;
+	out->gaps = wr->alloc;
 	for (i = 0; i < k; i++) {
 		struct maple_node *node = wr_alloc(wr, level, sizes[i]);
 
 		node_fill(node, b, from, sizes[i]);
+		if (wr->alloc)
+			out->gap[out->n] = big_gap(b, from, sizes[i], min);
 		from += sizes[i];
 		out->pivot[out->n] = b->pivot[from - 1];
 		out->slot[out->n++] = mt_mk_enode(node, type);
+		min = b->pivot[from - 1] + 1;
 	}
 }
 
@@ -516,6 +558,7 @@ static void wr_plan(struct mt_wr *wr)
 		bool whole;
 
 		b->n = 0;
+		b->gaps = level && wr->alloc;
 		if (level)
 			wr_internal_content(wr, level, &below, b);
 		else
@@ -537,7 +580,8 @@ static void wr_plan(struct mt_wr *wr)
 			wr->plan = plan_slots;
 			return;
 		}
-		k = wr_split(b->n, wr->right[level].max == ULONG_MAX, sizes);
+		k = wr_split(b->n, wr_slots(wr, level),
+			     wr->right[level].max == ULONG_MAX, sizes);
 		if (wr_plan_in_place(wr, level, b, k))
 			return;
 		wr_build(wr, level, b, sizes, k, &below);
@@ -545,6 +589,7 @@ static void wr_plan(struct mt_wr *wr)
 			/* Same range as the node it replaces: swap the pointer. */
 			wr->plan = plan_child;
 			wr->new_root = below.slot[0];
+			wr->new_gap = below.gap[0];
 			return;
 		}
 		if (whole) {
@@ -637,6 +682,38 @@ static void wr_old_children(struct mt_wr *wr, struct mt_old *old)
 	}
 }
 
+/*
+ * The node below the one at @level of the left path now has @gap as its
+ * largest gap: record it there and in the ancestors it changes. Readers
+ * under RCU take gaps only as hints, so they are updated in place.
+ */
+static void wr_gap_up(struct mt_wr *wr, unsigned int level, unsigned long gap)
+{
+	for (; level < wr->height; level++) {
+		struct mt_level *p = &wr->left[level];
+
+		if (p->node->gap[p->off] == gap)
+			return;
+		mt_write(p->node->gap[p->off], gap);
+		gap = mt_gaps_max(p->node->gap, level_end(p) + 1U);
+	}
+}
+
+/* After an in-place plan at @top: its node's largest gap, passed up. */
+static void wr_gap_in_place(struct mt_wr *wr, unsigned int top)
+{
+	struct mt_level *t = &wr->left[top];
+	unsigned int n = wr->top_content.n;
+	unsigned long gap;
+
+	if (top)
+		gap = mt_gaps_max(t->node->gap, n);
+	else
+		gap = mt_slots_gap(t->node->pivot, t->node->slot, n, t->min,
+				   t->max);
+	wr_gap_up(wr, top + 1, gap);
+}
+
 static void wr_commit(struct mt_wr *wr)
 {
 	struct maple_tree *mt = wr->mt;
@@ -661,6 +738,8 @@ static void wr_commit(struct mt_wr *wr)
 			 mt_parent_word(p->node, p->off));
 		mt_publish(p->node->slot[p->off], wr->new_root);
 		wr->top++;
+		if (wr->alloc)
+			wr_gap_up(wr, wr->top, wr->new_gap);
 		break;
 	}
 	case plan_append: {
@@ -672,6 +751,8 @@ static void wr_commit(struct mt_wr *wr)
 		/* Highest first: a reader that sees a bound sees those above. */
 		for (i = b->n - 1; i-- > end;)
 			mt_publish(t->node->pivot[i], b->pivot[i]);
+		if (wr->alloc)
+			wr_gap_in_place(wr, wr->top);
 		break;
 	}
 	case plan_slots:
@@ -684,12 +765,19 @@ static void wr_commit(struct mt_wr *wr)
 					 mt_parent_word(t->node, i));
 			mt_publish(t->node->slot[i], b->slot[i]);
 		}
+		if (wr->alloc) {
+			for (i = 0; b->gaps && i < b->n; i++)
+				mt_write(t->node->gap[i], b->gap[i]);
+			wr_gap_in_place(wr, wr->top);
+		}
 		break;
 	case plan_rewrite:
 		wr_old_children(wr, &old);
 		node_fill(t->node, b, 0, b->n);
 		if (wr->top)
 			wr_adopt(t->node, b->n);
+		if (wr->alloc)
+			wr_gap_in_place(wr, wr->top);
 		break;
 	default:
 		old.n = 1;
@@ -796,6 +884,7 @@ static int mt_store(struct ma_state *mas, unsigned long first,
 	wr->last = last;
 	wr->entry = entry;
 	wr->gfp = gfp;
+	wr->alloc = wr->mt->ma_flags & MT_FLAGS_ALLOC_RANGE;
 	wr->counting = dry_run;
 	wr->needed = 0;
 	wr->nr_new = 0;

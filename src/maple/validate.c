@@ -52,16 +52,30 @@ static bool mt_check_pivots(struct mt_check *c, struct maple_node *node,
 	return true;
 }
 
+static enum maple_type mt_expected_type(const struct mt_check *c,
+					unsigned int level)
+{
+	if (!level)
+		return maple_leaf_64;
+	return mt_alloc_tree(c->mt) ? maple_arange_64 : maple_range_64;
+}
+
+/*
+ * Check the subtree at @enode, which covers [min, max] at @level; set
+ * *@gap to the largest gap in it.
+ */
 static bool mt_check_node(struct mt_check *c, void *enode, unsigned int level,
 			  unsigned long min, unsigned long max,
-			  unsigned long parent)
+			  unsigned long parent, unsigned long *gap)
 {
 	struct maple_node *node = mte_to_node(enode);
 	bool root = parent & MT_PARENT_ROOT;
+	bool arange = mte_type(enode) == maple_arange_64;
+	unsigned int slots = arange ? MAPLE_ARANGE_SLOTS : MAPLE_NODE_SLOTS;
+	unsigned int least = arange ? MAPLE_ARANGE_MIN : MAPLE_NODE_MIN;
 	unsigned char end, i;
 
-	if (mte_is_leaf(enode) != (level == 0) ||
-	    (!mte_is_leaf(enode) && mte_type(enode) != maple_range_64))
+	if (mte_type(enode) != mt_expected_type(c, level))
 		return mt_fail(c, node, "type %d at level %u", mte_type(enode),
 			       level);
 	if (node->parent != parent)
@@ -70,9 +84,12 @@ static bool mt_check_node(struct mt_check *c, void *enode, unsigned int level,
 	end = mt_node_end(node, max);
 	if (!mt_check_pivots(c, node, end, min, max))
 		return false;
-	if (!root && max != ULONG_MAX && end + 1 < MAPLE_NODE_MIN)
+	if (end >= slots)
+		return mt_fail(c, node, "%u slots, more than %u", end + 1,
+			       slots);
+	if (!root && max != ULONG_MAX && end + 1U < least)
 		return mt_fail(c, node, "%u slots, fewer than %u", end + 1,
-			       MAPLE_NODE_MIN);
+			       least);
 	if (level && root && end < 1)
 		return mt_fail(c, node, "internal root with one child");
 	if (!level) {
@@ -81,10 +98,14 @@ static bool mt_check_node(struct mt_check *c, void *enode, unsigned int level,
 				       "that ends with NULL");
 		c->leaf_seen = true;
 		c->leaf_ends_null = !node->slot[end];
+		*gap = mt_slots_gap(node->pivot, node->slot, end + 1U, min, max);
+	} else {
+		*gap = 0;
 	}
 	for (i = 0; i <= end; i++) {
 		unsigned long smin = mt_slot_min(node, i, min);
 		unsigned long smax = mt_slot_max(node, i, max);
+		unsigned long child_gap;
 
 		if (!level) {
 			if (i && !node->slot[i] && !node->slot[i - 1])
@@ -95,8 +116,13 @@ static bool mt_check_node(struct mt_check *c, void *enode, unsigned int level,
 		if (!mt_is_node(node->slot[i]))
 			return mt_fail(c, node, "slot %u is not a node", i);
 		if (!mt_check_node(c, node->slot[i], level - 1, smin, smax,
-				   mt_parent_word(node, i)))
+				   mt_parent_word(node, i), &child_gap))
 			return false;
+		if (arange && node->gap[i] != child_gap)
+			return mt_fail(c, node, "gap[%u]=%lu, the child's largest "
+				       "gap is %lu", i, node->gap[i], child_gap);
+		if (child_gap > *gap)
+			*gap = child_gap;
 	}
 	return true;
 }
@@ -104,6 +130,7 @@ static bool mt_check_node(struct mt_check *c, void *enode, unsigned int level,
 int mt_validate(struct maple_tree *mt)
 {
 	struct mt_check c = { .mt = mt };
+	unsigned long gap;
 	void *root;
 
 	if (!mt)
@@ -119,6 +146,6 @@ int mt_validate(struct maple_tree *mt)
 		mt_fail(&c, NULL, "height %u with a root node", c.height);
 	else
 		mt_check_node(&c, root, c.height - 1, 0, ULONG_MAX,
-			      mt_root_parent_word(mt));
+			      mt_root_parent_word(mt), &gap);
 	return c.err;
 }
