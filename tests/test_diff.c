@@ -14,6 +14,11 @@
  *
  * The run is deterministic for a given seed and phase length, so a failure
  * at op #k replays with MT_SEED=<seed> test_diff <k+1>.
+ *
+ * Phases alternate between plain trees and trees with MT_FLAGS_ALLOC_RANGE,
+ * which also get gap searches, allocations and frees; the model answers
+ * those by scanning its NULL ranges. Plain trees get the searches too, at a
+ * lower rate (they are scanned there), and allocations that must fail.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -206,6 +211,7 @@ static struct model M;
 static const struct phase_cfg *ph;
 static unsigned long phase_no;
 static bool in_rcu;
+static bool alloc_tree;			/* MT_FLAGS_ALLOC_RANGE tree */
 static bool stop;			/* set at the first divergence */
 static unsigned long trace_from = ULONG_MAX;
 static const char *repro_path;
@@ -216,6 +222,7 @@ struct opdesc {
 	const char *name;
 	unsigned long a, b;
 	void *e;
+	char args[96];			/* what a, b and e do not say */
 };
 #define RING 24
 static struct opdesc ring[RING];
@@ -232,7 +239,10 @@ static size_t mlog_n, mlog_cap;
 
 /* Statistics. */
 static unsigned long nr_enomem_retry, nr_eexist, nr_hits, nr_misses;
-static size_t max_model, max_model_phase[16];
+static size_t max_model, max_model_phase[2][NR_PHASES];
+/* Gap searches and allocations: found, -EBUSY, -EINVAL. */
+static unsigned long nr_area[3], nr_alloc[3];
+static unsigned long nr_free, nr_free_intact;
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -284,9 +294,23 @@ static void op_begin(const char *name, unsigned long a, unsigned long b,
 	cur->a = a;
 	cur->b = b;
 	cur->e = e;
+	cur->args[0] = '\0';
 	if (opno >= trace_from)
 		fprintf(stderr, "op#%lu %s %#lx %#lx %s (model %zu)\n",
 			opno, name, a, b, ent(e), M.n);
+}
+
+/* The rest of the current operation's arguments, for traces and reports. */
+static void op_args(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void op_args(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cur->args, sizeof(cur->args), fmt, ap);
+	va_end(ap);
+	if (opno >= trace_from)
+		fprintf(stderr, "    %s\n", cur->args);
 }
 
 static void log_mut(char kind, unsigned long a, unsigned long b, void *e)
@@ -315,10 +339,11 @@ static void write_repro(void)
 		perror(repro_path);
 		return;
 	}
-	fprintf(f, "# test_diff seed %llu phase %lu '%s' rcu=%d failing op #%lu %s %#lx %#lx %s\n",
+	fprintf(f, "# test_diff seed %llu phase %lu '%s' rcu=%d alloc=%d failing op #%lu %s %#lx %#lx %s %s\n",
 		(unsigned long long)seed, phase_no, ph->name, ph->rcu,
-		cur->no, cur->name, cur->a, cur->b, ent(cur->e));
-	fprintf(f, "# kinds: S store, I insert(ok), E erase-range, R rcu on/off\n");
+		alloc_tree, cur->no, cur->name, cur->a, cur->b, ent(cur->e),
+		cur->args);
+	fprintf(f, "# kinds: S store, I insert(ok), E erase-range, R rcu on/off, A alloc(ok)\n");
 	for (size_t i = 0; i < mlog_n; i++)
 		fprintf(f, "%c %#lx %#lx %s\n", mlog[i].kind, mlog[i].a,
 			mlog[i].b, ent(mlog[i].e));
@@ -348,11 +373,13 @@ static void fail(const char *fmt, ...)
 		return;
 	stop = true;
 	harness_failed++;
-	fprintf(stderr, "\n*** test_diff: DIVERGENCE at op #%lu (seed %llu, phase %lu '%s', tree %s RCU mode)\n",
+	fprintf(stderr, "\n*** test_diff: DIVERGENCE at op #%lu (seed %llu, phase %lu '%s', %s tree %s RCU mode)\n",
 		opno, (unsigned long long)seed, phase_no, ph->name,
+		alloc_tree ? "MT_FLAGS_ALLOC_RANGE" : "plain",
 		in_rcu ? "in" : "not in");
-	fprintf(stderr, "    op: %s a=%#lx (%lu) b=%#lx (%lu) entry=%s\n",
-		cur->name, cur->a, cur->a, cur->b, cur->b, ent(cur->e));
+	fprintf(stderr, "    op: %s a=%#lx (%lu) b=%#lx (%lu) entry=%s %s\n",
+		cur->name, cur->a, cur->a, cur->b, cur->b, ent(cur->e),
+		cur->args);
 	fprintf(stderr, "    ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -362,8 +389,8 @@ static void fail(const char *fmt, ...)
 	     i <= opno; i++) {
 		struct opdesc *d = &ring[i % RING];
 
-		fprintf(stderr, "      #%lu %s %#lx %#lx %s\n", d->no, d->name,
-			d->a, d->b, ent(d->e));
+		fprintf(stderr, "      #%lu %s %#lx %#lx %s %s\n", d->no,
+			d->name, d->a, d->b, ent(d->e), d->args);
 	}
 	print_model_near(cur->a);
 	if (cur->b != cur->a)
@@ -1288,6 +1315,615 @@ static void op_toggle_rcu(void)
 	chk_int("mt_in_rcu", mt_in_rcu(t), in_rcu);
 }
 
+/* ---- Gap search and allocation ------------------------------------------ */
+
+/* One search: the window, the span's size and its constraints. */
+struct area_req {
+	unsigned long min, max, size, align, boundary;
+	bool rev;
+};
+
+static bool is_pow2(unsigned long x)
+{
+	return x && !(x & (x - 1));
+}
+
+/* The smallest power of two at least x, or 0 if it does not fit. */
+static unsigned long pow2_ceil(unsigned long x)
+{
+	unsigned long p = 1;
+
+	while (p && p < x)
+		p <<= 1;
+	return p;
+}
+
+/* The arguments every search rejects with -EINVAL. */
+static bool m_area_invalid(const struct area_req *q)
+{
+	if (!q->size || q->min > q->max || q->max - q->min < q->size - 1)
+		return true;
+	if (!is_pow2(q->align))
+		return true;
+	return q->boundary && (!is_pow2(q->boundary) || q->boundary < q->size);
+}
+
+/*
+ * The lowest start in the free run [lo, hi] that meets q, worked out the
+ * plain way: align up, and on crossing a boundary restart at the next
+ * block. Every step is checked for wrapping past ULONG_MAX.
+ */
+static bool fit_low(unsigned long lo, unsigned long hi,
+		    const struct area_req *q, unsigned long *start)
+{
+	unsigned long s = lo;
+
+	for (;;) {
+		unsigned long pad = (0UL - s) & (q->align - 1);
+		unsigned long block_end;
+
+		if (pad > ULONG_MAX - s)
+			return false;
+		s += pad;
+		if (s > hi || hi - s < q->size - 1)
+			return false;
+		if (!q->boundary)
+			break;
+		block_end = s | (q->boundary - 1);
+		if (q->size - 1 <= block_end - s)
+			break;
+		if (block_end == ULONG_MAX)
+			return false;
+		s = block_end + 1;
+	}
+	*start = s;
+	return true;
+}
+
+/* The highest such start: align down; on crossing, end at the block's end. */
+static bool fit_high(unsigned long lo, unsigned long hi,
+		     const struct area_req *q, unsigned long *start)
+{
+	unsigned long s;
+
+	if (hi - lo < q->size - 1)
+		return false;
+	s = hi - (q->size - 1);
+	for (;;) {
+		unsigned long block_end;
+
+		s &= ~(q->align - 1);
+		if (s < lo)
+			return false;
+		if (!q->boundary)
+			break;
+		block_end = s | (q->boundary - 1);
+		if (q->size - 1 <= block_end - s)
+			break;
+		/* boundary >= size, so this stays inside s's block. */
+		s = block_end - (q->size - 1);
+	}
+	*start = s;
+	return true;
+}
+
+/*
+ * The model's answer to a search: walk its NULL ranges inside the window,
+ * upward or downward, and take the first that holds a fitting span.
+ */
+static int m_empty_area(const struct area_req *q, unsigned long *start)
+{
+	unsigned long lo, hi;
+	size_t i;
+
+	if (m_area_invalid(q))
+		return -EINVAL;
+	if (!q->rev) {
+		/* Ranges before m_lower(min) end below min. */
+		i = m_lower(&M, q->min);
+		lo = q->min;
+		for (;;) {
+			if (i < M.n && M.r[i].first <= lo) {
+				/* lo is taken: the run starts after range i. */
+				if (M.r[i].last >= q->max)
+					return -EBUSY;
+				lo = M.r[i++].last + 1;
+				continue;
+			}
+			hi = i < M.n && M.r[i].first - 1 < q->max ?
+			     M.r[i].first - 1 : q->max;
+			if (fit_low(lo, hi, q, start))
+				return 0;
+			if (hi == q->max)
+				return -EBUSY;
+			lo = M.r[i].first;
+		}
+	}
+	i = m_upper(&M, q->max);	/* ranges from i on start above max */
+	hi = q->max;
+	for (;;) {
+		if (i && M.r[i - 1].last >= hi) {
+			if (M.r[i - 1].first <= q->min)
+				return -EBUSY;
+			hi = M.r[--i].first - 1;
+			continue;
+		}
+		lo = i && M.r[i - 1].last + 1 > q->min ?
+		     M.r[i - 1].last + 1 : q->min;
+		if (fit_high(lo, hi, q, start))
+			return 0;
+		if (lo == q->min)
+			return -EBUSY;
+		hi = M.r[i - 1].last;
+	}
+}
+
+/* Mostly small spans, sometimes large ones, rarely absurd or zero. */
+static unsigned long rnd_size(void)
+{
+	unsigned int k = rnd() % 100;
+
+	if (k < 45)
+		return 1 + rnd() % 4;
+	if (k < 80)
+		return 1 + rnd() % 64;
+	if (k < 92)
+		return 1 + rnd_below(span() / 64 + 1);
+	if (k < 97)
+		return 1 + rnd_below(span() + 1);
+	if (k < 98)
+		return 0;
+	return rnd() % 2 ? rnd() : ULONG_MAX - rnd() % 4;
+}
+
+/* A power of two: small, near the key span, or anywhere; rarely not one. */
+static unsigned long rnd_align(void)
+{
+	unsigned int k = rnd() % 100;
+	unsigned long p;
+
+	if (k < 45)
+		return 1;
+	if (k < 75)
+		return 1UL << (rnd() % 7);
+	if (k < 88) {
+		/* Few or no aligned starts inside the phase's keys. */
+		p = pow2_ceil(span() + 1);
+		return p << (rnd() % 3) >> 1;
+	}
+	if (k < 98)
+		return 1UL << (rnd() % 64);
+	return rnd() % 2 ? 0 : (1UL << (1 + rnd() % 62)) | 1;
+}
+
+/* Mostly none; else a power of two at least size; rarely an invalid one. */
+static unsigned long rnd_boundary(unsigned long size)
+{
+	unsigned int k = rnd() % 100;
+	unsigned long p = pow2_ceil(size);
+
+	if (k < 55)
+		return 0;
+	if (!p)				/* size above 2^63: none valid */
+		return rnd() % 2 ? 0 : 1UL << 63;
+	if (k < 90) {
+		/* Mostly close to size, where spans do cross boundaries. */
+		unsigned int sh = rnd() % 2 ? rnd() % 2 : rnd() % 8;
+
+		for (; sh && (p << 1); sh--)
+			p <<= 1;
+		return p;
+	}
+	if (k < 95 && p > 1)
+		return p >> 1;		/* below size */
+	return p > 1 ? p | (p >> 1) : 3;
+}
+
+/* A window for q->size; sometimes a gap of the model, which may set size. */
+static void rnd_window(struct area_req *q)
+{
+	unsigned int k = rnd() % 100;
+	unsigned long d;
+
+	if (k < 20 && M.n) {
+		size_t i = rnd_below(M.n + 1);
+		unsigned long gf, gl;
+
+		if (i == 0 ? M.r[0].first == 0 :
+		    M.r[i - 1].last == ULONG_MAX ||
+		    (i < M.n && M.r[i - 1].last + 1 == M.r[i].first)) {
+			k = 50;		/* no gap there */
+		} else {
+			gf = i ? M.r[i - 1].last + 1 : 0;
+			gl = i < M.n ? M.r[i].first - 1 : ULONG_MAX;
+			/* The gap exactly, or one more or less at each end. */
+			switch (rnd() % 4) {
+			case 0: if (gf) gf--; break;
+			case 1: if (gf < gl) gf++; break;
+			default: break;
+			}
+			switch (rnd() % 4) {
+			case 0: if (gl < ULONG_MAX) gl++; break;
+			case 1: if (gl > gf) gl--; break;
+			default: break;
+			}
+			q->min = gf;
+			q->max = gl;
+			if (rnd() % 2) {
+				/* Just fits, one too many, one fewer. */
+				q->size = gl - gf + 1;
+				switch (rnd() % 3) {
+				case 0: q->size++; break;
+				case 1: if (q->size > 1) q->size--; break;
+				default: break;
+				}
+			}
+			return;
+		}
+	}
+	if (k < 30) {
+		q->min = ph->base;
+		q->max = ph->top;
+	} else if (k < 34) {
+		q->min = 0;
+		q->max = ULONG_MAX;
+	} else if (k < 38) {
+		/* min > max. */
+		q->min = rnd_key();
+		if (!q->min)
+			q->min = 1;
+		q->max = q->min - 1 - rnd_below(q->min < 16 ? q->min : 16);
+	} else if (k < 46) {
+		/* Holding size - 1, size or size + 1 indices. */
+		q->min = rnd_key();
+		d = q->size ? q->size - 1 : 0;
+		switch (rnd() % 3) {
+		case 0: if (d) d--; break;
+		case 1: if (d < ULONG_MAX) d++; break;
+		default: break;
+		}
+		q->max = d > ULONG_MAX - q->min ? ULONG_MAX : q->min + d;
+	} else if (q->rev) {
+		q->max = rnd_key();
+		q->min = rnd_min_from(q->max);
+	} else {
+		q->min = rnd_key();
+		q->max = rnd_max_from(q->min);
+	}
+	/* Mostly widen windows too small for size: -EINVAL has its share. */
+	if (k >= 46 && q->size && q->max - q->min < q->size - 1 && rnd() % 4) {
+		d = rnd_below(span() / 16 + 1);
+		d = d > ULONG_MAX - (q->size - 1) ? ULONG_MAX : d + q->size - 1;
+		if (q->rev)
+			q->min = d > q->max ? 0 : q->max - d;
+		else
+			q->max = d > ULONG_MAX - q->min ? ULONG_MAX :
+							  q->min + d;
+	}
+}
+
+static void rnd_area_req(struct area_req *q, bool rev, bool aligned)
+{
+	q->rev = rev;
+	q->size = rnd_size();
+	rnd_window(q);
+	q->align = aligned ? rnd_align() : 1;
+	q->boundary = aligned ? rnd_boundary(q->size) : 0;
+}
+
+/* A search's return and start against the model's; reports both places. */
+static bool chk_area(const char *what, int ret, unsigned long got, int exp,
+		     unsigned long es)
+{
+	if (ret == exp && (ret || got == es)) {
+		harness_passed++;
+		return true;
+	}
+	if (exp)
+		fail("%s: expected %d, got %d (start %#lx)", what, exp, ret,
+		     got);
+	else
+		fail("%s: expected start %#lx, got %d (start %#lx)", what, es,
+		     ret, got);
+	print_model_near(exp ? got : es);
+	if (!exp && !ret)
+		print_model_near(got);
+	return false;
+}
+
+static const char *const area_name[] = {
+	"mas_empty_area", "mas_empty_area_rev",
+	"mas_empty_area_aligned", "mas_empty_area_rev_aligned",
+};
+
+static int do_empty_area(struct ma_state *mas, int v, const struct area_req *q)
+{
+	switch (v) {
+	case 0:
+		return mas_empty_area(mas, q->min, q->max, q->size);
+	case 1:
+		return mas_empty_area_rev(mas, q->min, q->max, q->size);
+	case 2:
+		return mas_empty_area_aligned(mas, q->min, q->max, q->size,
+					      q->align, q->boundary);
+	default:
+		return mas_empty_area_rev_aligned(mas, q->min, q->max, q->size,
+						  q->align, q->boundary);
+	}
+}
+
+static void count_ret(unsigned long *ctr, int ret)
+{
+	ctr[ret == 0 ? 0 : ret == -EBUSY ? 1 : 2]++;
+}
+
+/* mas_empty_area*, then sometimes fill the span with mas_store_gfp(). */
+static void op_empty_area(void)
+{
+	int v = rnd() % 4;
+	struct area_req q;
+	unsigned long es = 0;
+	MA_STATE(mas, t, 0, 0);
+	int exp, ret;
+	bool r;
+
+	rnd_area_req(&q, v & 1, v >= 2);
+	exp = m_empty_area(&q, &es);
+	op_begin(area_name[v], q.min, q.max, NULL);
+	op_args("size %#lx align %#lx boundary %#lx", q.size, q.align,
+		q.boundary);
+	r = read_begin();
+	if (rnd() % 4 == 0) {
+		/* A cursor used before: the reset must be all it takes. */
+		mas_set(&mas, rnd_key());
+		mas_walk(&mas);
+		mas_reset(&mas);
+	}
+	ret = do_empty_area(&mas, v, &q);
+	count_ret(nr_area, ret);
+	if (!chk_area(area_name[v], ret, mas.index, exp, es))
+		goto out;
+	if (ret)
+		goto out;
+	if (!chk_ul("mas.last after the search", mas.last, es + q.size - 1))
+		goto out;
+	if (!r && rnd() % 4 == 0) {
+		void *e = new_entry();
+
+		cur->e = e;
+		ret = mas_store_gfp(&mas, e, GFP_KERNEL);
+		mas_destroy(&mas);
+		read_end(r);
+		if (!chk_int("mas_store_gfp over the span found", ret, 0))
+			return;
+		m_store(&M, es, es + q.size - 1, e);
+		log_mut('S', es, es + q.size - 1, e);
+		check_edges(es, es + q.size - 1);
+		return;
+	}
+out:
+	read_end(r);
+}
+
+/* Allocations of this phase, so that frees find them. */
+struct alloc_rec {
+	unsigned long first, last;
+	void *e;
+};
+#define NR_ALLOC_RECS 512
+static struct alloc_rec alloc_recs[NR_ALLOC_RECS];
+static size_t nr_alloc_recs;
+
+static const char *const alloc_name[] = {
+	"mtree_alloc_range", "mtree_alloc_rrange",
+	"mtree_alloc_range_aligned", "mtree_alloc_rrange_aligned",
+};
+
+static int do_alloc(int v, unsigned long *start, void *e,
+		    const struct area_req *q)
+{
+	switch (v) {
+	case 0:
+		return mtree_alloc_range(t, start, e, q->size, q->min, q->max,
+					 GFP_KERNEL);
+	case 1:
+		return mtree_alloc_rrange(t, start, e, q->size, q->min, q->max,
+					  GFP_KERNEL);
+	case 2:
+		return mtree_alloc_range_aligned(t, start, e, q->size, q->align,
+						 q->boundary, q->min, q->max,
+						 GFP_KERNEL);
+	default:
+		return mtree_alloc_rrange_aligned(t, start, e, q->size,
+						  q->align, q->boundary, q->min,
+						  q->max, GFP_KERNEL);
+	}
+}
+
+/* mtree_alloc_*: -EINVAL on plain trees and for reserved entries. */
+static void op_alloc(void)
+{
+	int v = rnd() % 4;
+	unsigned int k = rnd() % 64;
+	void *e = k == 0 ? XA_ZERO_ENTRY :
+		  k == 1 ? xa_mk_internal(rnd() % 257) : new_entry();
+	struct area_req q;
+	unsigned long es = 0, start = 0;
+	size_t slot;
+	int exp, ret;
+
+	rnd_area_req(&q, v & 1, v >= 2);
+	exp = !alloc_tree || xa_is_internal(e) ? -EINVAL :
+	      m_empty_area(&q, &es);
+	op_begin(alloc_name[v], q.min, q.max, e);
+	op_args("size %#lx align %#lx boundary %#lx", q.size, q.align,
+		q.boundary);
+	ret = do_alloc(v, &start, e, &q);
+	count_ret(nr_alloc, ret);
+	if (!chk_area(alloc_name[v], ret, start, exp, es) || ret)
+		return;
+	m_store(&M, es, es + q.size - 1, e);
+	log_mut('A', es, es + q.size - 1, e);
+	slot = nr_alloc_recs < NR_ALLOC_RECS ? nr_alloc_recs++ :
+					       rnd_below(NR_ALLOC_RECS);
+	alloc_recs[slot] = (struct alloc_rec){ es, es + q.size - 1, e };
+	check_edges(es, es + q.size - 1);
+}
+
+/* mtree_erase() somewhere inside an allocation (it may be overwritten). */
+static void op_free(void)
+{
+	struct alloc_rec a;
+	struct mrange p;
+	unsigned long idx;
+	size_t i;
+	void *got;
+
+	if (!nr_alloc_recs) {
+		op_erase();
+		return;
+	}
+	i = rnd_below(nr_alloc_recs);
+	a = alloc_recs[i];
+	alloc_recs[i] = alloc_recs[--nr_alloc_recs];
+	idx = rnd_between(a.first, a.last);
+	p = m_part(&M, idx);
+	nr_free++;
+	nr_free_intact += p.entry == a.e;
+	op_begin("free (mtree_erase)", idx, idx, p.entry);
+	op_args("allocated [%#lx, %#lx] %s", a.first, a.last, ent(a.e));
+	got = mtree_erase(t, idx);
+	if (!chk_ptr("mtree_erase return", got, p.entry))
+		return;
+	if (p.entry) {
+		m_store(&M, p.first, p.last, NULL);
+		log_mut('E', p.first, p.last, NULL);
+	}
+	chk_ptr("load after erase", mtree_load(t, idx), NULL);
+}
+
+/* Leave only [0, 0] (a bare root pointer, if the tree makes one); search. */
+static void op_root_tree(void)
+{
+	void *e = rnd() % 4 ? new_entry() : XA_ZERO_ENTRY;
+	int ret;
+
+	op_begin("root-tree: wipe, mtree_store(0)", 0, 0, e);
+	ret = mtree_store_range(t, 0, ULONG_MAX, NULL, GFP_KERNEL);
+	if (!chk_int("mtree_store_range(0, ULONG_MAX, NULL)", ret, 0))
+		return;
+	m_store(&M, 0, ULONG_MAX, NULL);
+	log_mut('S', 0, ULONG_MAX, NULL);
+	ret = mtree_store(t, 0, e, GFP_KERNEL);
+	if (!chk_int("mtree_store(0)", ret, 0))
+		return;
+	m_store(&M, 0, 0, e);
+	log_mut('S', 0, 0, e);
+	check_edges(0, 0);
+	if (rnd() % 2)
+		op_empty_area();
+	else
+		op_alloc();
+}
+
+/* The gap operations' share of the mix: searches, allocations, frees. */
+static void op_gap_mix(void)
+{
+	unsigned int k = rnd() % 10;
+
+	if (M.n <= 2 && rnd() % 8 == 0) {
+		op_root_tree();
+		return;
+	}
+	if (!alloc_tree)
+		k = k ? 0 : 4;	/* allocations only to see -EINVAL */
+	if (k < 4)
+		op_empty_area();
+	else if (k < 8)
+		op_alloc();
+	else
+		op_free();
+}
+
+/*
+ * The tree's gaps against the model's, inside full_compare(). The largest
+ * gap is looked for on any tree; alloc trees, which answer from recorded
+ * gaps, are also swept: every gap from below and from above.
+ */
+static bool compare_gaps(void)
+{
+	MA_STATE(mas, t, 0, 0);
+	unsigned long big = 0, big_lo = 0, big_hi = 0, gf, gl, len;
+	char what[96];
+	int ret;
+
+	if (!M.n)
+		return true;	/* one gap of 2^64: random ops cover it */
+	for (size_t i = 0; i <= M.n; i++) {
+		if (i == 0 ? M.r[0].first == 0 :
+		    M.r[i - 1].last == ULONG_MAX ||
+		    (i < M.n && M.r[i - 1].last + 1 == M.r[i].first))
+			continue;
+		gf = i ? M.r[i - 1].last + 1 : 0;
+		gl = i < M.n ? M.r[i].first - 1 : ULONG_MAX;
+		len = gl - gf + 1;
+		if (len > big) {
+			big = len;
+			big_lo = gf;
+		}
+		if (len == big)
+			big_hi = gf;
+		if (!alloc_tree)
+			continue;
+		/* From the end of the gap below; then the exact size. */
+		snprintf(what, sizeof(what),
+			 "gap sweep: mas_empty_area for gap [%#lx, %#lx]", gf,
+			 gl);
+		mas_reset(&mas);
+		ret = mas_empty_area(&mas, i ? M.r[i - 1].first : 0,
+				     ULONG_MAX, 1);
+		if (!chk_area(what, ret, mas.index, 0, gf))
+			return false;
+		mas_reset(&mas);
+		ret = mas_empty_area(&mas, gf, ULONG_MAX, len);
+		if (!chk_area(what, ret, mas.index, 0, gf) ||
+		    !chk_ul(what, mas.last, gl))
+			return false;
+		snprintf(what, sizeof(what),
+			 "gap sweep: mas_empty_area_rev for gap [%#lx, %#lx]",
+			 gf, gl);
+		mas_reset(&mas);
+		ret = mas_empty_area_rev(&mas, 0,
+					 i < M.n ? M.r[i].last : ULONG_MAX, 1);
+		if (!chk_area(what, ret, mas.index, 0, gl))
+			return false;
+	}
+	snprintf(what, sizeof(what), "largest gap %#lx at %#lx / %#lx", big,
+		 big_lo, big_hi);
+	if (!big) {
+		mas_reset(&mas);
+		ret = mas_empty_area(&mas, 0, ULONG_MAX, 1);
+		return chk_area(what, ret, mas.index, -EBUSY, 0);
+	}
+	mas_reset(&mas);
+	ret = mas_empty_area(&mas, 0, ULONG_MAX, big);
+	if (!chk_area(what, ret, mas.index, 0, big_lo))
+		return false;
+	mas_reset(&mas);
+	ret = mas_empty_area_rev(&mas, 0, ULONG_MAX, big);
+	if (!chk_area(what, ret, mas.index, 0, big_hi))
+		return false;
+	if (big == ULONG_MAX)
+		return true;
+	mas_reset(&mas);
+	ret = mas_empty_area(&mas, 0, ULONG_MAX, big + 1);
+	if (!chk_area(what, ret, mas.index, -EBUSY, 0))
+		return false;
+	mas_reset(&mas);
+	ret = mas_empty_area_rev(&mas, 0, ULONG_MAX, big + 1);
+	return chk_area(what, ret, mas.index, -EBUSY, 0);
+}
+
 /* Everything, several ways, against the model. */
 static void full_compare(void)
 {
@@ -1400,6 +2036,7 @@ static void full_compare(void)
 				goto out;
 		}
 	}
+	compare_gaps();
 out:
 	read_end(r);
 }
@@ -1428,6 +2065,17 @@ static void phase_end(size_t live0)
 		harness_passed++;
 	M.n = 0;
 	mlog_n = 0;
+	nr_alloc_recs = 0;
+}
+
+/* Phases alternate plain and alloc trees, each going through phases[]. */
+static void phase_begin(void)
+{
+	ph = &phases[(phase_no / 2) % NR_PHASES];
+	alloc_tree = phase_no & 1;
+	mt_init_flags(t, (ph->rcu ? MT_FLAGS_USE_RCU : 0) |
+			 (alloc_tree ? MT_FLAGS_ALLOC_RANGE : 0));
+	in_rcu = ph->rcu;
 }
 
 static double now_sec(void)
@@ -1444,9 +2092,9 @@ int main(int argc, char **argv)
 	const char *env;
 	bool validate_every = getenv("MT_VALIDATE_EVERY") != NULL;
 	bool stats = getenv("MT_DIFF_STATS") != NULL;
-	const char *op_names[32] = { NULL };
-	unsigned long op_count[32] = { 0 };
-	long op_delta[32] = { 0 };
+	const char *op_names[48] = { NULL };
+	unsigned long op_count[48] = { 0 };
+	long op_delta[48] = { 0 };
 	struct mt_cache_stats st0;
 	double t0, dt;
 
@@ -1475,9 +2123,7 @@ int main(int argc, char **argv)
 	live_stats(&st0);
 	t0 = now_sec();
 
-	ph = &phases[0];
-	mt_init_flags(t, ph->rcu ? MT_FLAGS_USE_RCU : 0);
-	in_rcu = ph->rcu;
+	phase_begin();
 	op_begin("start", 0, 0, NULL);
 
 	for (opno = 0; opno < total && !stop; opno++) {
@@ -1490,9 +2136,7 @@ int main(int argc, char **argv)
 			if (stop)
 				break;
 			phase_no++;
-			ph = &phases[phase_no % NR_PHASES];
-			mt_init_flags(t, ph->rcu ? MT_FLAGS_USE_RCU : 0);
-			in_rcu = ph->rcu;
+			phase_begin();
 			in_phase = 0;
 		}
 		in_phase++;
@@ -1501,14 +2145,22 @@ int main(int argc, char **argv)
 		big = M.n > ph->target;
 		if (M.n > max_model)
 			max_model = M.n;
-		if (M.n > max_model_phase[phase_no % NR_PHASES])
-			max_model_phase[phase_no % NR_PHASES] = M.n;
+		if (M.n > max_model_phase[alloc_tree][ph - phases])
+			max_model_phase[alloc_tree][ph - phases] = M.n;
 		if (big && rnd() % 2) {
 			switch (rnd() % 4) {
 			case 0: op_erase(); break;
 			case 1: op_mas_erase(); break;
 			default: op_null_span(true); break;
 			}
+		} else if (rnd() % 1000 < (M.n <= 2 ? 500u :
+					   alloc_tree ? 200u : 25u)) {
+			/*
+			 * A fifth of an alloc tree's ops, few on plain trees;
+			 * half while the tree is empty or nearly (a phase's
+			 * first ops), where the root pointer's cases are.
+			 */
+			op_gap_mix();
 		} else {
 			w = rnd() % 1000;
 			/* Below half the target, grow: trade removals for stores. */
@@ -1555,9 +2207,9 @@ int main(int argc, char **argv)
 		if (stats) {
 			size_t i;
 
-			for (i = 0; i < 32 && op_names[i] && op_names[i] != cur->name; i++)
+			for (i = 0; i < 48 && op_names[i] && op_names[i] != cur->name; i++)
 				;
-			if (i < 32) {
+			if (i < 48) {
 				op_names[i] = cur->name;
 				op_count[i]++;
 				op_delta[i] += (long)M.n - (long)n_before;
@@ -1602,9 +2254,16 @@ int main(int argc, char **argv)
 	       mt_next_keeps_zero_seen ? "return" : "(not observed on)");
 	printf("test_diff: largest model per phase:");
 	for (size_t i = 0; i < NR_PHASES; i++)
-		printf(" %s %zu%s", phases[i].name, max_model_phase[i],
+		printf(" %s %zu%s", phases[i].name, max_model_phase[0][i],
 		       i + 1 < NR_PHASES ? "," : "\n");
-	for (size_t i = 0; stats && i < 32 && op_names[i]; i++)
+	printf("test_diff: largest model per alloc-tree phase:");
+	for (size_t i = 0; i < NR_PHASES; i++)
+		printf(" %s %zu%s", phases[i].name, max_model_phase[1][i],
+		       i + 1 < NR_PHASES ? "," : "\n");
+	printf("test_diff: gap searches found %lu, -EBUSY %lu, -EINVAL %lu; allocations made %lu, -EBUSY %lu, -EINVAL %lu; frees %lu (%lu of untouched allocations)\n",
+	       nr_area[0], nr_area[1], nr_area[2], nr_alloc[0], nr_alloc[1],
+	       nr_alloc[2], nr_free, nr_free_intact);
+	for (size_t i = 0; stats && i < 48 && op_names[i]; i++)
 		printf("  %-36s %9lu ops, model size change %+ld\n",
 		       op_names[i], op_count[i], op_delta[i]);
 	if (find_range_moves_on)
