@@ -122,6 +122,8 @@ static int gap_search_node(struct gap_search *s, void *enode,
 	unsigned char first = 0, last, i;
 	int ret;
 
+	/* Slots and gaps are read right after the pivots: overlap the misses. */
+	mt_prefetch_slots(node);
 	if (min < req->min)
 		first = mt_node_find(node, req->min);
 	if (max > req->max)
