@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_rcu: lock-free readers against one writer on an RCU-mode tree.
+ * test_torture: lock-free readers against one writer on an RCU-mode tree,
+ * first a plain one, then an allocation-range one.
  *
  * Every entry the writer stores encodes the range it was stored over, so a
  * reader can check, with no lock and no shared model, that whatever it finds
@@ -12,7 +13,15 @@
  * look within one read section, or a second pass, differed). If that never
  * happens the race window was never hit and the test fails.
  *
- * Environment: MT_SEED, MT_RCU_SECONDS (default 3), MT_RCU_READERS (default 4).
+ * The writer cycles through every kind of store: appends, random inserts
+ * (splits), short overwrites, spanning stores, wide NULL stores (merges that
+ * lower the tree), erasing everything right to left, descending refills,
+ * allocations and frees in gaps, and a NULL store over everything.
+ *
+ * Short mode (the default, for CI): 3 s per tree. Long mode: --long (10
+ * minutes per tree), or --seconds S. Environment: MT_SEED,
+ * MT_TORTURE_SECONDS, MT_TORTURE_READERS (default 4; more threads than
+ * cores is fine).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,7 +40,7 @@
 
 #include <mapletree/maple_tree.h>
 
-#include "harness.h"
+#include "../harness.h"
 
 /*
  * Entry encoding (a pointer value the tree never interprets):
@@ -99,7 +108,7 @@ static void report(const char *who, const char *fmt, ...)
 
 	pthread_mutex_lock(&report_lock);
 	if (reports++ < 30) {
-		fprintf(stderr, "test_rcu: FAIL [%s] (seed %llu): ", who,
+		fprintf(stderr, "test_torture: FAIL [%s] (seed %llu): ", who,
 			(unsigned long long)seed);
 		va_start(ap, fmt);
 		vfprintf(stderr, fmt, ap);
@@ -983,7 +992,7 @@ static void run(const char *name, unsigned int flags, double seconds,
 	struct reader *readers;
 	unsigned long races = 0, checks = 0, rfails = 0;
 
-	printf("test_rcu: %s tree: %d readers, writer for %.1f s\n", name,
+	printf("test_torture: %s tree: %d readers, writer for %.1f s\n", name,
 	       nreaders, seconds);
 	fflush(stdout);
 	w_stores = w_inserts = w_eexist = w_erases = w_null = w_mas = 0;
@@ -1024,16 +1033,16 @@ static void run(const char *name, unsigned int flags, double seconds,
 		races += rr;
 		checks += r->checks;
 		rfails += r->failures;
-		printf("test_rcu: reader %d: %lu loads, %lu walks, %lu iterations (%lu reverse), %lu steps, %lu entries checked; changes seen: %lu loads, %lu walks, %lu iterations%s\n",
+		printf("test_torture: reader %d: %lu loads, %lu walks, %lu iterations (%lu reverse), %lu steps, %lu entries checked; changes seen: %lu loads, %lu walks, %lu iterations%s\n",
 		       i, r->loads, r->walks, r->iters, r->rev_iters, r->steps,
 		       r->entries, r->races_load, r->races_walk,
 		       r->races_iter,
 		       r->root_below_min ? " (root entry below min seen)" : "");
 	}
-	printf("test_rcu: writer: %lu cycles, %lu stores, %lu inserts (%lu -EEXIST), %lu mas stores, %lu NULL stores, %lu erases, %lu validations, max height %lu\n",
+	printf("test_torture: writer: %lu cycles, %lu stores, %lu inserts (%lu -EEXIST), %lu mas stores, %lu NULL stores, %lu erases, %lu validations, max height %lu\n",
 	       w_cycles, w_stores, w_inserts, w_eexist, w_mas, w_null, w_erases,
 	       w_validations, w_max_height);
-	printf("test_rcu: %lu reader checks passed, %lu reader failures, %lu writer failures, %lu changes observed mid-read\n",
+	printf("test_torture: %lu reader checks passed, %lu reader failures, %lu writer failures, %lu changes observed mid-read\n",
 	       checks, rfails, w_failures, races);
 
 	harness_passed += checks;
@@ -1041,14 +1050,14 @@ static void run(const char *name, unsigned int flags, double seconds,
 	CHECK_EQ(w_failures, 0);
 	/* A run that never saw the tree change under a reader proved nothing. */
 	if (races == 0)
-		fprintf(stderr, "test_rcu: FAIL: no reader ever saw a change mid-read: the race window was never hit\n");
+		fprintf(stderr, "test_torture: FAIL: no reader ever saw a change mid-read: the race window was never hit\n");
 	CHECK(races > 0);
 	CHECK(w_cycles > 0 || w_stores > 1000);
 	/* Once a whole cycle ran, the tree must have grown several levels. */
 	if (w_cycles > 0)
 		CHECK(w_max_height >= 3);
 	else
-		printf("test_rcu: note: the writer did not finish one cycle in time\n");
+		printf("test_torture: note: the writer did not finish one cycle in time\n");
 
 	CHECK_EQ(mt_validate(t), 0);
 	mtree_destroy(t);
@@ -1056,26 +1065,45 @@ static void run(const char *name, unsigned int flags, double seconds,
 	mt_rcu_barrier(NULL);
 	mt_cache_stats(&st1);
 	if (st1.nodes_live != st0.nodes_live || st1.nodes_rcu != 0)
-		fprintf(stderr, "test_rcu: nodes_live %zu (at start %zu), nodes_rcu %zu after destroy + barrier\n",
+		fprintf(stderr, "test_torture: nodes_live %zu (at start %zu), nodes_rcu %zu after destroy + barrier\n",
 			st1.nodes_live, st0.nodes_live, st1.nodes_rcu);
 	CHECK_EQ(st1.nodes_live, st0.nodes_live);
 	CHECK_EQ(st1.nodes_rcu, 0);
 	free(readers);
 }
 
-int main(void)
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [--long | --seconds S] [--readers N]\n",
+		prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
 {
 	double seconds = 3.0;
 	int nreaders = 4;
 	const char *env;
 
-	env = getenv("MT_RCU_SECONDS");
+	env = getenv("MT_TORTURE_SECONDS");
 	if (env && strtod(env, NULL) > 0)
 		seconds = strtod(env, NULL);
-	env = getenv("MT_RCU_READERS");
+	env = getenv("MT_TORTURE_READERS");
 	if (env && atoi(env) > 0)
 		nreaders = atoi(env);
-	seed = harness_seed("test_rcu");
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--long"))
+			seconds = 600;
+		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc &&
+			 strtod(argv[i + 1], NULL) > 0)
+			seconds = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--readers") && i + 1 < argc &&
+			 atoi(argv[i + 1]) > 0)
+			nreaders = atoi(argv[++i]);
+		else
+			usage(argv[0]);
+	}
+	seed = harness_seed("test_torture");
 	wrng = seed;
 
 	/* The encoding must round-trip and never look internal. */
