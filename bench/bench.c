@@ -21,7 +21,9 @@
  *                aligned) and mtree_dup vs re-inserting (maple only)
  *
  * Each figure is the median of --runs runs. Every workload checks what it
- * did and aborts on the first wrong answer.
+ * did and aborts on the first wrong answer. --sizes repeats the
+ * per-structure workloads for several n; --plot DIR charts the figures
+ * (plot.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -79,9 +81,17 @@ static const struct bench_ops *const structures[] = {
 static const unsigned int reader_counts[] = { 1, 2, 4 };
 #define NR_READER_COUNTS (sizeof(reader_counts) / sizeof(reader_counts[0]))
 
+#define MAX_SIZES	16
+
 struct config {
+	/* The size being run or reported; results are keyed by it. */
 	unsigned long n;
 	unsigned long stores;
+	bool stores_set;
+	/* --sizes, ascending; one entry (--n) by default. */
+	unsigned long sizes[MAX_SIZES];
+	unsigned int nr_sizes;
+	const char *plot_dir;
 	unsigned int runs;
 	unsigned int duration_ms;
 	uint64_t seed;
@@ -112,6 +122,7 @@ enum metric { M_NS, M_BYTES, M_HELD, M_SHRUNK, M_MOPS, M_WRITER_MOPS };
 struct result {
 	enum workload workload;
 	const char *variant;	/* memory: "seq"/"rand"; readers: "alone"... */
+	unsigned long n;
 	int layout;
 	int structure;
 	unsigned int readers;
@@ -131,7 +142,7 @@ static struct result *result_get(enum workload w, const char *variant,
 
 	for (size_t k = 0; k < nr_results; k++) {
 		r = &results[k];
-		if (r->workload == w && r->layout == layout &&
+		if (r->workload == w && r->n == cfg.n && r->layout == layout &&
 		    r->structure == structure && r->readers == readers &&
 		    r->metric == m &&
 		    (r->variant == variant ||
@@ -148,6 +159,7 @@ static struct result *result_get(enum workload w, const char *variant,
 	memset(r, 0, sizeof(*r));
 	r->workload = w;
 	r->variant = variant;
+	r->n = cfg.n;
 	r->layout = layout;
 	r->structure = structure;
 	r->readers = readers;
@@ -205,7 +217,7 @@ static const struct result *result_find(enum workload w, const char *variant,
 	for (size_t k = 0; k < nr_results; k++) {
 		const struct result *r = &results[k];
 
-		if (r->workload == w && r->layout == layout &&
+		if (r->workload == w && r->n == cfg.n && r->layout == layout &&
 		    r->structure == structure && r->readers == readers &&
 		    r->metric == m &&
 		    (r->variant == variant ||
@@ -846,13 +858,72 @@ static void print_cell(double v, int width, int prec)
 		printf(" %*.*f", width, prec, v);
 }
 
+/* Make size k current: the workloads and the result lookups use cfg.n. */
+static void set_size(unsigned int k)
+{
+	cfg.n = cfg.sizes[k];
+	if (!cfg.stores_set)
+		cfg.stores = cfg.n;
+}
+
+/* One row of the ns/op table for workload w at the current size. */
+static void print_ns_row(int layout, int w)
+{
+	double base = median_of(w, NULL, layout, S_MAPLE_RCU, 0, M_NS);
+	bool any = false;
+
+	for (size_t s = 0; s < NR_STRUCTURES; s++)
+		any |= median_of(w, NULL, layout, (int)s, 0, M_NS) >= 0;
+	if (!any)
+		return;
+	printf("%-14s %-9s %9lu", workload_name[w], layout_name[layout],
+	       cfg.n);
+	for (size_t s = 0; s < NR_STRUCTURES; s++)
+		print_cell(median_of(w, NULL, layout, (int)s, 0, M_NS), 11, 2);
+	printf(" |");
+	for (size_t s = 0; s < NR_STRUCTURES; s++) {
+		double v;
+
+		if (s == S_MAPLE_RCU)
+			continue;
+		v = median_of(w, NULL, layout, (int)s, 0, M_NS);
+		if (v >= 0 && base > 0)
+			printf(" %10.2fx", v / base);
+		else
+			printf(" %11s", "-");
+	}
+	printf("\n");
+}
+
+/* One row of the memory table (v: "seq" or "rand") at the current size. */
+static void print_memory_row(int layout, const char *v)
+{
+	if (median_of(W_MEMORY, v, layout, S_MAPLE_RCU, 0, M_BYTES) < 0 &&
+	    median_of(W_MEMORY, v, layout, 2, 0, M_BYTES) < 0)
+		return;
+	printf("%-14s %-9s %9lu", !strcmp(v, "rand") ? "rand_insert" :
+	       "seq_insert", layout_name[layout], cfg.n);
+	for (size_t s = 0; s < NR_STRUCTURES; s++)
+		print_cell(median_of(W_MEMORY, v, layout, (int)s, 0, M_BYTES),
+			   11, 2);
+	for (int ms = 0; ms < 2; ms++) {
+		print_cell(median_of(W_MEMORY, v, layout, ms, 0, M_HELD), 11,
+			   2);
+		print_cell(median_of(W_MEMORY, v, layout, ms, 0, M_SHRUNK), 11,
+			   2);
+	}
+	printf("\n");
+}
+
 static void print_summary(void)
 {
-	printf("\nsummary: median ns/op over %u run(s), n=%lu, seed=%" PRIu64
-	       "\n", cfg.runs, cfg.n, cfg.seed);
+	printf("\nsummary: median ns/op over %u run(s), n=", cfg.runs);
+	for (unsigned int k = 0; k < cfg.nr_sizes; k++)
+		printf("%s%lu", k ? "," : "", cfg.sizes[k]);
+	printf(", seed=%" PRIu64 "\n", cfg.seed);
 	printf("ratio columns: other structure's ns / maple-rcu ns "
 	       "(>1 means maple-rcu is faster)\n");
-	printf("%-14s %-9s", "workload", "layout");
+	printf("%-14s %-9s %9s", "workload", "layout", "n");
 	for (size_t s = 0; s < NR_STRUCTURES; s++)
 		printf(" %11s", structures[s]->name);
 	printf(" |");
@@ -860,75 +931,35 @@ static void print_summary(void)
 		if (s != S_MAPLE_RCU)
 			printf(" %11s", structures[s]->name);
 	printf("\n");
-	for (int layout = 0; layout < NR_LAYOUTS; layout++) {
-		for (int w = 0; w < W_MEMORY; w++) {
-			double base = median_of(w, NULL, layout, S_MAPLE_RCU,
-						0, M_NS);
-			bool any = false;
-
-			for (size_t s = 0; s < NR_STRUCTURES; s++)
-				any |= median_of(w, NULL, layout, (int)s, 0,
-						 M_NS) >= 0;
-			if (!any)
-				continue;
-			printf("%-14s %-9s", workload_name[w],
-			       layout_name[layout]);
-			for (size_t s = 0; s < NR_STRUCTURES; s++)
-				print_cell(median_of(w, NULL, layout, (int)s,
-						     0, M_NS), 11, 2);
-			printf(" |");
-			for (size_t s = 0; s < NR_STRUCTURES; s++) {
-				double v;
-
-				if (s == S_MAPLE_RCU)
-					continue;
-				v = median_of(w, NULL, layout, (int)s, 0,
-					      M_NS);
-				if (v >= 0 && base > 0)
-					printf(" %10.2fx", v / base);
-				else
-					printf(" %11s", "-");
+	/* The sizes of one workload next to each other: that is the scaling. */
+	for (int layout = 0; layout < NR_LAYOUTS; layout++)
+		for (int w = 0; w < W_MEMORY; w++)
+			for (unsigned int k = 0; k < cfg.nr_sizes; k++) {
+				set_size(k);
+				print_ns_row(layout, w);
 			}
-			printf("\n");
-		}
-	}
 
 	if (want(W_MEMORY)) {
 		printf("\nmemory: bytes per entry (maple: live nodes * 256 / "
 		       "entries; held = bytes the node cache holds from the "
 		       "system / entries;\nshrunk = held after "
 		       "mt_cache_shrink())\n");
-		printf("%-14s %-9s", "build", "layout");
+		printf("%-14s %-9s %9s", "build", "layout", "n");
 		for (size_t s = 0; s < NR_STRUCTURES; s++)
 			printf(" %11s", structures[s]->name);
 		printf(" %11s %11s %11s %11s\n", "rcu-held", "rcu-shrunk",
 		       "maple-held", "maple-shrunk");
-		for (int layout = 0; layout < NR_LAYOUTS; layout++) {
-			for (int b = 0; b < 2; b++) {
-				const char *v = b ? "rand" : "seq";
-
-				if (median_of(W_MEMORY, v, layout, S_MAPLE_RCU,
-					      0, M_BYTES) < 0 &&
-				    median_of(W_MEMORY, v, layout, 2, 0,
-					      M_BYTES) < 0)
-					continue;
-				printf("%-14s %-9s", b ? "rand_insert" :
-				       "seq_insert", layout_name[layout]);
-				for (size_t s = 0; s < NR_STRUCTURES; s++)
-					print_cell(median_of(W_MEMORY, v,
-						layout, (int)s, 0, M_BYTES),
-						11, 2);
-				for (int ms = 0; ms < 2; ms++) {
-					print_cell(median_of(W_MEMORY, v,
-						layout, ms, 0, M_HELD), 11, 2);
-					print_cell(median_of(W_MEMORY, v,
-						layout, ms, 0, M_SHRUNK), 11,
-						2);
+		for (int layout = 0; layout < NR_LAYOUTS; layout++)
+			for (int b = 0; b < 2; b++)
+				for (unsigned int k = 0; k < cfg.nr_sizes;
+				     k++) {
+					set_size(k);
+					print_memory_row(layout,
+							 b ? "rand" : "seq");
 				}
-				printf("\n");
-			}
-		}
 	}
+	/* The readers, alloc and gap runs use the largest size only. */
+	set_size(cfg.nr_sizes - 1);
 
 	if (want(W_READERS)) {
 		bool header = false;
@@ -955,8 +986,9 @@ static void print_summary(void)
 					continue;
 				if (!header) {
 					printf("\nreaders: total reader Mops/s"
-					       " (1 s each); kept = with "
-					       "writer / alone\n");
+					       " (n=%lu, %u ms each); kept = "
+					       "with writer / alone\n", cfg.n,
+					       cfg.duration_ms);
 					printf("%-9s %7s | %10s %10s %6s %9s "
 					       "| %10s %10s %6s %9s | %9s\n",
 					       "layout", "readers",
@@ -999,6 +1031,9 @@ static void usage(FILE *out)
 	fprintf(out,
 "usage: mapletree-bench [options]\n"
 "  --n N             ranges per structure (default 1000000)\n"
+"  --sizes LIST      comma-separated n values, run one after the other in\n"
+"                    this process (replaces --n); readers, alloc and gap\n"
+"                    use the largest\n"
 "  --runs N          runs per figure; the median is reported (default 3)\n"
 "  --quick           n=100000, runs=1, 200 ms reader phases (CI smoke test)\n"
 "  --only LIST       comma-separated workloads: seq_insert, rand_insert,\n"
@@ -1010,7 +1045,9 @@ static void usage(FILE *out)
 "                    sortedarray (default: all)\n"
 "  --stores N        overwriting stores in rand_store (default n)\n"
 "  --duration-ms MS  length of each reader phase (default 1000)\n"
-"  --seed S          random seed (default 42; printed)\n");
+"  --seed S          random seed (default 42; printed)\n"
+"  --plot DIR        after the run, write gnuplot data and scripts to DIR\n"
+"                    and render SVG (and PNG) charts with gnuplot\n");
 }
 
 static unsigned long parse_ulong(const char *opt, const char *s)
@@ -1056,6 +1093,43 @@ static void parse_list(const char *opt, const char *list, bool *flags,
 	free(copy);
 }
 
+static int cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* --sizes: sorted and without repeats, so the charts' x axis is monotonic. */
+static void parse_sizes(const char *opt, const char *list)
+{
+	char *copy = strdup(list), *save = NULL, *tok;
+	unsigned int k = 0;
+
+	if (!copy)
+		bench_fail("out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (k == MAX_SIZES) {
+			fprintf(stderr, "%s: at most %d sizes\n", opt,
+				MAX_SIZES);
+			exit(2);
+		}
+		cfg.sizes[k++] = parse_ulong(opt, tok);
+	}
+	free(copy);
+	if (!k) {
+		fprintf(stderr, "%s: empty list\n", opt);
+		exit(2);
+	}
+	qsort(cfg.sizes, k, sizeof(cfg.sizes[0]), cmp_ulong);
+	cfg.nr_sizes = 1;
+	for (unsigned int j = 1; j < k; j++)
+		if (cfg.sizes[j] != cfg.sizes[cfg.nr_sizes - 1])
+			cfg.sizes[cfg.nr_sizes++] = cfg.sizes[j];
+}
+
 static void parse_args(int argc, char **argv)
 {
 	bool n_set = false, runs_set = false, dur_set = false, quick = false;
@@ -1066,6 +1140,8 @@ static void parse_args(int argc, char **argv)
 	cfg.duration_ms = 1000;
 	cfg.seed = 42;
 	cfg.stores = 0;
+	cfg.nr_sizes = 0;
+	cfg.plot_dir = NULL;
 	for (int w = 0; w < NR_WORKLOADS; w++)
 		cfg.workload[w] = true;
 	for (int l = 0; l < NR_LAYOUTS; l++)
@@ -1094,6 +1170,10 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(a, "--n")) {
 			cfg.n = parse_ulong(a, v);
 			n_set = true;
+		} else if (!strcmp(a, "--sizes")) {
+			parse_sizes(a, v);
+		} else if (!strcmp(a, "--plot")) {
+			cfg.plot_dir = v;
 		} else if (!strcmp(a, "--runs")) {
 			cfg.runs = (unsigned int)parse_ulong(a, v);
 			runs_set = true;
@@ -1101,6 +1181,7 @@ static void parse_args(int argc, char **argv)
 			cfg.seed = strtoull(v, NULL, 0);
 		} else if (!strcmp(a, "--stores")) {
 			cfg.stores = parse_ulong(a, v);
+			cfg.stores_set = cfg.stores != 0;
 		} else if (!strcmp(a, "--duration-ms")) {
 			cfg.duration_ms = (unsigned int)parse_ulong(a, v);
 			dur_set = true;
@@ -1134,10 +1215,19 @@ static void parse_args(int argc, char **argv)
 		if (!dur_set)
 			cfg.duration_ms = 200;
 	}
-	if (cfg.n < 2 || cfg.n > 100000000UL) {
-		fprintf(stderr, "--n must be in 2..100000000\n");
-		exit(2);
+	if (!cfg.nr_sizes) {
+		cfg.sizes[0] = cfg.n;
+		cfg.nr_sizes = 1;
 	}
+	for (unsigned int k = 0; k < cfg.nr_sizes; k++) {
+		if (cfg.sizes[k] < 2 || cfg.sizes[k] > 100000000UL) {
+			fprintf(stderr, "--n and --sizes must be in "
+				"2..100000000\n");
+			exit(2);
+		}
+	}
+	/* Until the size loop starts, cfg.n is the largest size. */
+	cfg.n = cfg.sizes[cfg.nr_sizes - 1];
 	if (cfg.runs < 1 || cfg.runs > 99) {
 		fprintf(stderr, "--runs must be in 1..99\n");
 		exit(2);
@@ -1152,21 +1242,66 @@ static void parse_args(int argc, char **argv)
 		cfg.duration_ms = 1;
 }
 
+/*
+ * The medians for --plot: every ns/op figure and the readers' Mops/s, in
+ * workload, size and structure order (plot.c keeps the order it meets).
+ */
+static struct plot_figure *collect_figures(size_t *count)
+{
+	struct plot_figure *f = xmalloc(nr_results * sizeof(*f));
+	size_t nf = 0;
+
+	for (int w = 0; w < NR_WORKLOADS; w++) {
+		for (size_t k = 0; k < nr_results; k++) {
+			const struct result *r = &results[k];
+			struct stats st = result_stats(r);
+
+			if ((int)r->workload != w || !st.valid ||
+			    (r->metric != M_NS && r->metric != M_MOPS))
+				continue;
+			f[nf++] = (struct plot_figure){
+				.workload = workload_name[w],
+				.variant = r->variant,
+				.layout = layout_name[r->layout],
+				.structure = structures[r->structure]->name,
+				.n = r->n,
+				.readers = r->readers,
+				.median = st.median,
+				.min = st.min,
+				.max = st.max,
+			};
+		}
+	}
+	*count = nf;
+	return f;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t t0 = now_ns();
+	int status = 0;
 
 	parse_args(argc, argv);
 	urcu_memb_register_thread();
 
-	printf("mapletree-bench n=%lu runs=%u stores=%lu seed=%" PRIu64
-	       " reader_ms=%u\n", cfg.n, cfg.runs, cfg.stores, cfg.seed,
-	       cfg.duration_ms);
+	printf("mapletree-bench n=");
+	for (unsigned int k = 0; k < cfg.nr_sizes; k++)
+		printf("%s%lu", k ? "," : "", cfg.sizes[k]);
+	/* Without --stores each size does n stores. */
+	if (cfg.stores_set || cfg.nr_sizes == 1)
+		printf(" runs=%u stores=%lu", cfg.runs, cfg.stores);
+	else
+		printf(" runs=%u stores=n", cfg.runs);
+	printf(" seed=%" PRIu64 " reader_ms=%u\n", cfg.seed, cfg.duration_ms);
 	fflush(stdout);
 
-	for (int layout = 0; layout < NR_LAYOUTS; layout++)
-		if (cfg.layout[layout])
-			run_layout(layout);
+	for (unsigned int k = 0; k < cfg.nr_sizes; k++) {
+		set_size(k);
+		for (int layout = 0; layout < NR_LAYOUTS; layout++)
+			if (cfg.layout[layout])
+				run_layout(layout);
+	}
+	set_size(cfg.nr_sizes - 1);
 	if (want(W_READERS)) {
 		/* One layout is enough for the concurrency run. */
 		int layout = cfg.layout[L_GAPPED] ? L_GAPPED : L_ADJACENT;
@@ -1179,10 +1314,18 @@ int main(int argc, char **argv)
 	if (want(W_GAP))
 		run_gap(cfg.n, cfg.runs, cfg.seed);
 	printf("total time %.1f s\n", (double)(now_ns() - t0) / 1e9);
+	if (cfg.plot_dir) {
+		size_t nf;
+		struct plot_figure *f = collect_figures(&nf);
+
+		fflush(stdout);
+		status = plot_write(cfg.plot_dir, f, nf) ? 1 : 0;
+		free(f);
+	}
 
 	urcu_memb_unregister_thread();
 	for (size_t k = 0; k < nr_results; k++)
 		free(results[k].v);
 	free(results);
-	return 0;
+	return status;
 }

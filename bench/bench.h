@@ -75,6 +75,27 @@ void run_alloc(unsigned long n, uint64_t seed);
 /* gap.c: allocation trees and mtree_dup (maple only). */
 void run_gap(unsigned long n, unsigned int runs, uint64_t seed);
 
+/* ---- Charts (plot.c) ---------------------------------------------------- */
+
+/* One figure of the run: the median of the runs and their spread. */
+struct plot_figure {
+	const char *workload;	/* "load_hit", ..., "readers" */
+	const char *variant;	/* readers: "alone" or "writer"; else NULL */
+	const char *layout;
+	const char *structure;
+	unsigned long n;
+	unsigned int readers;	/* readers only, else 0 */
+	double median, min, max; /* ns/op; readers: reader Mops/s */
+};
+
+/*
+ * Write gnuplot data files and scripts for the figures into dir (created if
+ * missing), then render them with gnuplot to SVG (and PNG when gnuplot has
+ * pngcairo). Returns 0, or -1 after saying on stderr what failed; the data
+ * files stay written when only gnuplot is missing or fails.
+ */
+int plot_write(const char *dir, const struct plot_figure *f, size_t count);
+
 /* Prints "verification failed: ..." on stderr and aborts. */
 void bench_fail(const char *fmt, ...)
 	__attribute__((__format__(__printf__, 1, 2), __noreturn__));

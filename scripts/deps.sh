@@ -15,6 +15,7 @@ packages=(
 	valgrind
 	libbsd-dev         # benchmark baselines
 	libjudy-dev        # benchmark baseline (Judy arrays)
+	gnuplot-nox        # mapletree-bench --plot (run as a program, not linked)
 )
 
 missing=()
