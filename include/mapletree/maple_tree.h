@@ -125,6 +125,10 @@ static inline bool mt_entry_reserved(const void *entry)
 /* Answers whether the calling thread holds an external lock. */
 typedef bool (*mt_lock_held_fn)(void *arg);
 
+/* Try to take an external lock without waiting; and release it. */
+typedef bool (*mt_lock_try_fn)(void *lock);
+typedef void (*mt_lock_release_fn)(void *lock);
+
 /*
  * A tree. Initialise with mt_init()/mt_init_flags(), DEFINE_MTREE() or
  * MTREE_INIT(); the fields are private.
@@ -139,6 +143,9 @@ struct maple_tree {
 	unsigned int ma_flags;
 	void *ma_root;
 	void *ma_retired;		/* nodes waiting to be handed to RCU */
+	mt_lock_try_fn ma_trylock;	/* external lock, for compaction */
+	mt_lock_release_fn ma_unlock;
+	struct maple_tree *ma_next_tree, *ma_prev_tree;	/* trees with nodes */
 };
 
 #define MTREE_INIT(name, __flags) {					\
@@ -157,6 +164,9 @@ struct maple_tree {
 
 /*
  * mt_init_flags() - Initialise an empty tree with @flags (MT_FLAGS_*).
+ * A tree that holds nodes must be destroyed (mtree_destroy()) before it is
+ * initialised again or its memory freed: the library keeps a list of trees
+ * with nodes, for compaction.
  * Context: any; the tree must not be in use. No allocation.
  */
 void mt_init_flags(struct maple_tree *mt, unsigned int flags);
@@ -219,6 +229,16 @@ void mt_set_external_lock(struct maple_tree *mt, void *lock);
  */
 void mt_set_external_lock_check(struct maple_tree *mt, mt_lock_held_fn held,
 				void *arg);
+
+/*
+ * mt_set_external_lock_ops() - Let mt_cache_compact() move this tree's
+ * nodes: it calls @trylock with the external lock (never waiting for it)
+ * and, if that returned true, @unlock when done. Without them the tree's
+ * nodes are never moved and compaction counts the tree as skipped.
+ * Context: before the tree is used, or with the external lock held.
+ */
+void mt_set_external_lock_ops(struct maple_tree *mt, mt_lock_try_fn trylock,
+			      mt_lock_release_fn unlock);
 
 /* mt_external_lock() - The lock given to mt_set_external_lock(), or NULL. */
 void *mt_external_lock(const struct maple_tree *mt);

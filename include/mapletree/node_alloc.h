@@ -60,6 +60,62 @@ void mt_cache_stats(struct mt_cache_stats *st);
  */
 size_t mt_cache_shrink(void);
 
+/* ---- Compaction ---------------------------------------------------------- */
+
+/*
+ * mt_cache_compact() - Empty the sparsest slabs by moving the tree nodes
+ * in them to fuller slabs, and give the emptied slabs back to the system.
+ *
+ * Each tree that has nodes is visited under its writer lock, taken with a
+ * try: the internal mutex, or an external lock through the callbacks given
+ * to mt_set_external_lock_ops(). A tree whose lock is busy, or whose
+ * external lock has no callbacks, is skipped and counted (see
+ * mt_compact_stats()). A moved node is published the way a store publishes
+ * a replacement, and the old one is retired after a grace period, so RCU
+ * readers run on undisturbed; the call waits for that grace period before
+ * it frees the slabs. Nodes that are not in a tree (in reservations, in
+ * other threads' small per-thread caches) are not moved: their slabs stay
+ * until they come back.
+ *
+ * Every tree that holds nodes must be destroyed before its memory is freed
+ * or reused (as it must be anyway, or its nodes leak): compaction visits
+ * trees through a list of those with nodes.
+ *
+ * Context: any thread holding no tree lock and outside any RCU read-side
+ * section; blocks; allocates (GFP_KERNEL). Calls are serialised.
+ * Return: bytes returned to the system.
+ */
+size_t mt_cache_compact(void);
+
+/* What compaction has done since the process started. */
+struct mt_compact_stats {
+	unsigned long runs;		/* mt_cache_compact() calls */
+	unsigned long nodes_moved;
+	unsigned long trees_skipped_busy;	/* trylock failed */
+	unsigned long trees_skipped_no_ops;	/* external lock, no callbacks */
+	unsigned long nodes_left;	/* in slabs chosen to empty but still
+					 * used after the run: skipped trees,
+					 * reservations, per-thread caches */
+	unsigned long slabs_released;
+	unsigned long bytes_released;
+};
+
+/* mt_compact_stats() - Fill @st with the totals. Context: any thread. */
+void mt_compact_stats(struct mt_compact_stats *st);
+
+/*
+ * mt_compactor_start() - Start a thread that wakes every @interval_ms and
+ * compacts when the cache holds more than @percent percent of what its
+ * live nodes need (for example 150: compact above 1.5 times). No thread
+ * runs unless the application starts one.
+ * Context: any thread. Return: 0; -EALREADY if one runs; -EINVAL if
+ * @percent < 100 or @interval_ms is 0; or an error from pthread_create().
+ */
+int mt_compactor_start(unsigned int percent, unsigned int interval_ms);
+
+/* mt_compactor_stop() - Stop that thread and wait for it. No-op if none. */
+void mt_compactor_stop(void);
+
 /*
  * Nodes set aside for a number of future stores on one tree, enough
  * whatever other writers do to the tree in between, as long as it never

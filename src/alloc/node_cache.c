@@ -33,6 +33,7 @@ struct slab {
 	struct slab *part_next, *part_prev;	/* slabs with free nodes */
 	void *free;				/* free nodes, mt_list_*() */
 	unsigned int nr_free;			/* > 0: on the partial list */
+	bool draining;		/* being emptied: off the partial list */
 };
 
 _Static_assert(sizeof(struct slab) <= MAPLE_NODE_SIZE, "slab header fits");
@@ -153,7 +154,7 @@ static struct slab *slab_new(void)
 
 static void slab_destroy(struct slab *slab)
 {
-	if (slab->nr_free)
+	if (slab->nr_free && !slab->draining)
 		partial_del(slab);
 	if (slab->all_prev)
 		slab->all_prev->all_next = slab->all_next;
@@ -171,7 +172,7 @@ static void slab_put(struct maple_node *node)
 	struct slab *slab = node_slab(node);
 
 	mt_list_push(&slab->free, node);
-	if (!slab->nr_free++)
+	if (!slab->nr_free++ && !slab->draining)
 		partial_add(slab);
 }
 
@@ -495,9 +496,137 @@ void mt_cache_stats(struct mt_cache_stats *st)
 	st->bytes_held = st->slabs * SLAB_SIZE;
 }
 
-size_t mt_cache_shrink(void)
+/* ---- Draining slabs, for compaction ------------------------------------- */
+
+/* Reclaimed batches back into their slabs. Cache lock held. */
+static void batches_put(void)
 {
 	struct maple_batch *batch;
+
+	for (batch = batch_pop(); batch; batch = batch_pop())
+		batch_put(batch);
+}
+
+static unsigned int slab_used(const struct slab *slab)
+{
+	return SLAB_NODES - slab->nr_free;
+}
+
+static int slab_cmp_used(const void *a, const void *b)
+{
+	unsigned int ua = slab_used(*(struct slab *const *)a);
+	unsigned int ub = slab_used(*(struct slab *const *)b);
+
+	return ua < ub ? -1 : ua > ub;
+}
+
+/*
+ * Choose the slabs to empty: all but the fullest ones that can hold every
+ * used node. They leave the partial list, so no allocation takes from
+ * them; allocations that find no room elsewhere take a new slab. Return
+ * how many were chosen.
+ */
+unsigned int mt_cache_drain_begin(void)
+{
+	struct slab **slabs, *slab;
+	size_t used = 0, keep, n = 0, i;
+
+	magazine_drain(&magazine, 0);
+	pthread_mutex_lock(&cache.lock);
+	batches_put();
+	/* The emergency reserve is refilled from the kept slabs at the end. */
+	while (cache.nr_emergency)
+		slab_put(emergency_pop());
+	slabs = malloc(cache.slabs * sizeof(*slabs));
+	for (slab = cache.all; slabs && slab; slab = slab->all_next) {
+		slabs[n++] = slab;
+		used += slab_used(slab);
+	}
+	keep = (used + SLAB_NODES - 1) / SLAB_NODES;
+	if (!slabs || n <= keep) {
+		pthread_mutex_unlock(&cache.lock);
+		free(slabs);
+		return 0;
+	}
+	qsort(slabs, n, sizeof(*slabs), slab_cmp_used);
+	for (i = 0; i < n - keep; i++) {
+		if (slabs[i]->nr_free)
+			partial_del(slabs[i]);
+		slabs[i]->draining = true;
+	}
+	pthread_mutex_unlock(&cache.lock);
+	free(slabs);
+	return (unsigned int)(n - keep);
+}
+
+bool mt_node_draining(const struct maple_node *node)
+{
+	return node_slab((struct maple_node *)node)->draining;
+}
+
+/*
+ * A node for a copy being moved out of a draining slab: from the fullest
+ * slab that has room, so the used nodes end up packed together.
+ */
+struct maple_node *mt_node_alloc_dense(void)
+{
+	struct slab *slab, *best = NULL;
+	struct maple_node *node;
+
+	pthread_mutex_lock(&cache.lock);
+	for (slab = cache.partial; slab; slab = slab->part_next)
+		if (!best || slab->nr_free < best->nr_free)
+			best = slab;
+	if (!best)
+		best = slab_new();
+	if (!best) {
+		pthread_mutex_unlock(&cache.lock);
+		return NULL;
+	}
+	node = mt_list_pop(&best->free);
+	if (--best->nr_free == 0)
+		partial_del(best);
+	pthread_mutex_unlock(&cache.lock);
+	count(&my_magazine()->live, 1);
+	return node;
+}
+
+/*
+ * After the moves and a grace period: give back the draining slabs that are
+ * empty now; the others (pinned by nodes not in a tree, or by a tree that
+ * was skipped) take allocations again. Return the bytes given back; count
+ * the nodes left behind in *@left and the slabs freed in *@released.
+ */
+size_t mt_cache_drain_end(unsigned long *left, unsigned long *released)
+{
+	struct slab *slab, *next;
+	size_t freed = 0;
+
+	magazine_drain(&magazine, 0);
+	pthread_mutex_lock(&cache.lock);
+	batches_put();
+	for (slab = cache.all; slab; slab = next) {
+		next = slab->all_next;
+		if (!slab->draining)
+			continue;
+		if (slab->nr_free == SLAB_NODES) {
+			slab_destroy(slab);
+			freed += SLAB_SIZE;
+			++*released;
+			continue;
+		}
+		*left += slab_used(slab);
+		slab->draining = false;
+		if (slab->nr_free)
+			partial_add(slab);
+	}
+	emergency_fill();
+	pthread_mutex_unlock(&cache.lock);
+	return freed;
+}
+
+size_t mt_cache_shrink(void)
+{
 	struct slab *slab, *next;
 	size_t freed = 0;
 
@@ -505,8 +634,7 @@ size_t mt_cache_shrink(void)
 	if (magazine.nr)
 		magazine_drain(&magazine, 0);
 	pthread_mutex_lock(&cache.lock);
-	for (batch = batch_pop(); batch; batch = batch_pop())
-		batch_put(batch);
+	batches_put();
 	for (slab = cache.partial; slab; slab = next) {
 		next = slab->part_next;
 		if (slab->nr_free == SLAB_NODES) {

@@ -83,6 +83,7 @@ int __mt_dup(struct maple_tree *mt, struct maple_tree *new_mt, gfp_t gfp)
 			(mt->ma_flags & MT_FLAGS_ALLOC_WRAPPED);
 	mt_set_height(new_mt, height);
 	mt_publish(new_mt->ma_root, root);
+	mt_tree_root_changed(new_mt, NULL);
 	return 0;
 }
 

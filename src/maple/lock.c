@@ -32,6 +32,15 @@ void mtree_lock(struct maple_tree *mt)
 	__atomic_store_n(&mt->ma_owned, true, __ATOMIC_RELAXED);
 }
 
+bool mtree_trylock(struct maple_tree *mt)
+{
+	if (pthread_mutex_trylock(&mt->ma_lock))
+		return false;
+	__atomic_store_n(&mt->ma_owner, pthread_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&mt->ma_owned, true, __ATOMIC_RELAXED);
+	return true;
+}
+
 void mtree_unlock(struct maple_tree *mt)
 {
 #ifndef NDEBUG
@@ -62,6 +71,13 @@ void mt_set_external_lock_check(struct maple_tree *mt, mt_lock_held_fn held,
 {
 	mt->ma_lock_held = held;
 	mt->ma_lock_arg = arg;
+}
+
+void mt_set_external_lock_ops(struct maple_tree *mt, mt_lock_try_fn trylock,
+			      mt_lock_release_fn unlock)
+{
+	mt->ma_trylock = trylock;
+	mt->ma_unlock = unlock;
 }
 
 void *mt_external_lock(const struct maple_tree *mt)

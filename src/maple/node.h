@@ -369,6 +369,15 @@ struct maple_batch {
 _Static_assert(sizeof(struct maple_batch) == MAPLE_NODE_SIZE,
 	       "a batch fills its first node");
 
+/* Compaction (node_cache.c): slabs being emptied, dense allocation. */
+unsigned int mt_cache_drain_begin(void);
+bool mt_node_draining(const struct maple_node *node);
+struct maple_node *mt_node_alloc_dense(void);
+size_t mt_cache_drain_end(unsigned long *left, unsigned long *released);
+
+/* compact.c: the list of trees that have nodes (writer lock held). */
+void mt_tree_root_changed(struct maple_tree *mt, const void *old_root);
+
 /* A batch whose grace period has ended: its nodes are free. */
 void mt_node_free_batch(struct maple_batch *batch);
 
@@ -381,6 +390,8 @@ void mt_retired_flush(struct maple_tree *mt);
 
 /* lock.c: abort unless the caller holds the writer lock (debug builds). */
 void mt_assert_locked(const struct maple_tree *mt, const char *func);
+/* lock.c: take the internal lock if it is free (for compaction). */
+bool mtree_trylock(struct maple_tree *mt);
 
 /* tree.c: the Normal API's writer lock (checked for external locks). */
 void mt_normal_lock(struct maple_tree *mt);

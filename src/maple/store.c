@@ -779,7 +779,9 @@ static void wr_commit(struct mt_wr *wr)
 		if (wr->alloc)
 			wr_gap_in_place(wr, wr->top);
 		break;
-	default:
+	default: {
+		void *old_root = mt->ma_root;
+
 		old.n = 1;
 		old.node[0] = wr->left[wr->height - 1].node;
 		old.min[0] = 0;
@@ -788,10 +790,12 @@ static void wr_commit(struct mt_wr *wr)
 			mt_write(mte_to_node(wr->new_root)->parent,
 				 mt_root_parent_word(mt));
 		mt_publish(mt->ma_root, wr->new_root);
+		mt_tree_root_changed(mt, old_root);
 		mt_set_height(mt, wr->new_height);
 		/* The old root's level is freed whole; so is the top. */
 		wr->top = wr->height;
 		break;
+	}
 	}
 	for (i = 0; i < old.n; i++)
 		wr_free_run(wr, old.node[i], wr->top - 1, old.min[i], old.max[i]);

@@ -92,6 +92,7 @@ void __mt_destroy(struct maple_tree *mt)
 
 	mt_assert_locked(mt, __func__);
 	mt_publish(mt->ma_root, NULL);
+	mt_tree_root_changed(mt, root);
 	if (mt_is_node(root))
 		mt_free_subtree(mt, root, ULONG_MAX);
 	mt_set_height(mt, 0);
