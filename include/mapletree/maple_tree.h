@@ -422,7 +422,7 @@ int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp,
  * Context: takes both trees' locks (@new_mt's first); may allocate as @gfp
  * allows. Readers of @mt may run meanwhile.
  * Return: 0; -EINVAL if the trees' flags (gap tracking, RCU mode, lock
- * kind) differ or @new_mt is not empty; -ENOMEM (@new_mt is left empty and
+ * kind) differ, @new_mt is not empty, or both are the same tree; -ENOMEM (@new_mt is left empty and
  * nothing is leaked).
  */
 int mtree_dup(struct maple_tree *mt, struct maple_tree *new_mt, gfp_t gfp);
@@ -578,13 +578,16 @@ int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp);
  * mas_preallocate() - Reserve in @mas every node that storing @entry over
  * [index, last] needs on the tree as it is now.
  * Context: caller holds the lock; may allocate as @gfp allows.
- * Return: 0 or -ENOMEM.
+ * Return: 0; -EINVAL if index > last or @entry is a reserved internal
+ * value; -ENOMEM (nothing is kept).
  */
 int mas_preallocate(struct ma_state *mas, void *entry, gfp_t gfp);
 
 /*
  * mas_store_prealloc() - Complete a store prepared by mas_preallocate() on
- * the unchanged tree. Never allocates, never fails; releases what is left.
+ * the unchanged tree: it then never allocates and never fails. Releases
+ * what is left. Without that preparation it stores as mas_store() does,
+ * and may fail the same way (-ENOMEM in @mas, the tree unchanged).
  * Context: caller holds the lock.
  */
 void mas_store_prealloc(struct ma_state *mas, void *entry);

@@ -43,6 +43,8 @@ bool mtree_trylock(struct maple_tree *mt)
 
 void mtree_unlock(struct maple_tree *mt)
 {
+	if (mt_external(mt))
+		mt_lock_bug(mt, __func__, "the tree uses an external lock");
 #ifndef NDEBUG
 	if (!mt_lock_is_held(mt))
 		mt_lock_bug(mt, __func__, "unlocking a lock this thread does not hold");
