@@ -42,6 +42,7 @@ struct magazine {
 	struct maple_node *node[MAGAZINE_SIZE];
 	unsigned int nr;
 	bool registered;
+	unsigned long drain_gen;	/* the last compaction this saw */
 	/* Written by the owner only; read by mt_cache_stats(). */
 	long live;		/* nodes taken minus nodes given back */
 	long rcu;		/* nodes retired minus nodes reclaimed */
@@ -60,6 +61,7 @@ static struct {
 	size_t emergency_target;	/* atomic */
 	unsigned long forbidden_allocs;	/* atomic */
 	struct maple_batch *reclaimed;	/* linked through rcu[0] */
+	unsigned long drain_gen;	/* atomic; bumped when slabs drain */
 	long exited_live;	/* counters of threads that have exited */
 	long exited_rcu;
 	pthread_key_t key;
@@ -268,12 +270,23 @@ static void count(long *counter, long delta)
 			 delta, __ATOMIC_RELAXED);
 }
 
+/*
+ * The calling thread's magazine. When slabs have started draining since
+ * the thread last looked, its cached nodes go back first: some may belong
+ * to those slabs, which could not be freed while a magazine held them.
+ */
 static struct magazine *my_magazine(void)
 {
 	struct magazine *mag = &magazine;
+	unsigned long gen = __atomic_load_n(&cache.drain_gen, __ATOMIC_RELAXED);
 
 	if (!mag->registered)
 		magazine_register(mag);
+	if (mag->drain_gen != gen) {
+		mag->drain_gen = gen;
+		if (mag->nr)
+			magazine_drain(mag, 0);
+	}
 	return mag;
 }
 
@@ -549,6 +562,7 @@ unsigned int mt_cache_drain_begin(void)
 		return 0;
 	}
 	qsort(slabs, n, sizeof(*slabs), slab_cmp_used);
+	__atomic_fetch_add(&cache.drain_gen, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < n - keep; i++) {
 		if (slabs[i]->nr_free)
 			partial_del(slabs[i]);
