@@ -547,9 +547,6 @@ unsigned int mt_cache_drain_begin(void)
 	magazine_drain(&magazine, 0);
 	pthread_mutex_lock(&cache.lock);
 	batches_put();
-	/* The emergency reserve is refilled from the kept slabs at the end. */
-	while (cache.nr_emergency)
-		slab_put(emergency_pop());
 	slabs = malloc(cache.slabs * sizeof(*slabs));
 	for (slab = cache.all; slabs && slab; slab = slab->all_next) {
 		slabs[n++] = slab;
@@ -561,6 +558,9 @@ unsigned int mt_cache_drain_begin(void)
 		free(slabs);
 		return 0;
 	}
+	/* The emergency reserve (counted in used) is refilled at the end. */
+	while (cache.nr_emergency)
+		slab_put(emergency_pop());
 	qsort(slabs, n, sizeof(*slabs), slab_cmp_used);
 	__atomic_fetch_add(&cache.drain_gen, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < n - keep; i++) {

@@ -55,9 +55,15 @@ void mt_tree_root_changed(struct maple_tree *mt, const void *old_root)
 static pthread_mutex_t compact_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mt_compact_stats totals;	/* compact_lock */
 
+static bool mt_internal_lock(struct maple_tree *mt)
+{
+	return (mt_read(mt->ma_flags) & MT_FLAGS_LOCK_MASK) !=
+	       MT_FLAGS_LOCK_EXTERN;
+}
+
 static bool compact_trylock(struct maple_tree *mt)
 {
-	if ((mt->ma_flags & MT_FLAGS_LOCK_MASK) != MT_FLAGS_LOCK_EXTERN) {
+	if (mt_internal_lock(mt)) {
 		if (!mtree_trylock(mt)) {
 			totals.trees_skipped_busy++;
 			return false;
@@ -77,7 +83,7 @@ static bool compact_trylock(struct maple_tree *mt)
 
 static void compact_unlock(struct maple_tree *mt)
 {
-	if ((mt->ma_flags & MT_FLAGS_LOCK_MASK) != MT_FLAGS_LOCK_EXTERN)
+	if (mt_internal_lock(mt))
 		mtree_unlock(mt);
 	else
 		mt->ma_unlock(mt->ma_external_lock);
@@ -135,6 +141,8 @@ size_t mt_cache_compact(void)
 
 	pthread_mutex_lock(&compact_lock);
 	totals.runs++;
+	/* Nodes already waiting for a grace period are free once it ends. */
+	mt_rcu_barrier(NULL);
 	if (!mt_cache_drain_begin()) {
 		pthread_mutex_unlock(&compact_lock);
 		return 0;
@@ -187,7 +195,7 @@ static bool compact_wanted(unsigned int percent)
 
 	mt_cache_stats(&st);
 	need = (st.nodes_live + st.nodes_rcu) * MAPLE_NODE_SIZE;
-	return st.bytes_held / 100 > need / percent;
+	return st.bytes_held / percent > need / 100;
 }
 
 static void *compactor_main(void *arg)

@@ -79,8 +79,8 @@ int __mt_dup(struct maple_tree *mt, struct maple_tree *new_mt, gfp_t gfp)
 		root = dup_copy(root, ULONG_MAX, mt_root_parent_word(new_mt),
 				&free);
 	}
-	new_mt->ma_flags = (new_mt->ma_flags & ~MT_FLAGS_ALLOC_WRAPPED) |
-			(mt->ma_flags & MT_FLAGS_ALLOC_WRAPPED);
+	mt_flags_update(new_mt, MT_FLAGS_ALLOC_WRAPPED,
+			mt->ma_flags & MT_FLAGS_ALLOC_WRAPPED);
 	mt_set_height(new_mt, height);
 	mt_publish(new_mt->ma_root, root);
 	mt_tree_root_changed(new_mt, NULL);

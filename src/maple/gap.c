@@ -328,10 +328,8 @@ int mas_alloc_cyclic(struct ma_state *mas, unsigned long *startp, void *entry,
 		return ret;
 	*startp = mas->index;
 	*next = *startp + 1;
-	if (*next)
-		mt->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;
-	else
-		mt->ma_flags |= MT_FLAGS_ALLOC_WRAPPED;
+	mt_flags_update(mt, MT_FLAGS_ALLOC_WRAPPED,
+			*next ? 0 : MT_FLAGS_ALLOC_WRAPPED);
 	return wrapped;
 }
 

@@ -305,11 +305,20 @@ static inline unsigned int mt_tree_height(const struct maple_tree *mt)
 	return (mt->ma_flags & MT_FLAGS_HEIGHT_MASK) >> MT_FLAGS_HEIGHT_OFFSET;
 }
 
+/*
+ * The writer changes ma_flags under the tree's lock; compaction reads the
+ * lock kind without it, so the word is written whole, atomically.
+ */
+static inline void mt_flags_update(struct maple_tree *mt, unsigned int clear,
+				   unsigned int set)
+{
+	mt_write(mt->ma_flags, (mt->ma_flags & ~clear) | set);
+}
+
 static inline void mt_set_height(struct maple_tree *mt, unsigned int height)
 {
-	unsigned int flags = mt->ma_flags & ~MT_FLAGS_HEIGHT_MASK;
-
-	mt->ma_flags = flags | (height << MT_FLAGS_HEIGHT_OFFSET);
+	mt_flags_update(mt, MT_FLAGS_HEIGHT_MASK,
+			height << MT_FLAGS_HEIGHT_OFFSET);
 }
 
 static inline bool mt_rcu_mode(const struct maple_tree *mt)

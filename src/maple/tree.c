@@ -57,7 +57,7 @@ void mt_normal_unlock(struct maple_tree *mt)
 void mt_set_in_rcu(struct maple_tree *mt)
 {
 	mt_normal_lock(mt);
-	mt->ma_flags |= MT_FLAGS_USE_RCU;
+	mt_flags_update(mt, 0, MT_FLAGS_USE_RCU);
 	mt_normal_unlock(mt);
 }
 
@@ -66,7 +66,7 @@ void mt_clear_in_rcu(struct maple_tree *mt)
 	mt_normal_lock(mt);
 	/* Nodes already retired still wait for their grace period. */
 	mt_retired_flush(mt);
-	mt->ma_flags &= ~MT_FLAGS_USE_RCU;
+	mt_flags_update(mt, MT_FLAGS_USE_RCU, 0);
 	mt_normal_unlock(mt);
 }
 
