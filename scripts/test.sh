@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds mapletree and runs the whole test suite in four configurations:
+# Builds mapletree and runs the whole test suite in six configurations:
 #
 #   plain     build-test   debugoptimized, NDEBUG not defined (lock and
 #                          invariant assertions compiled in); every suite
@@ -7,14 +7,21 @@
 #                          every suite, MT_DIFF_OPS reduced
 #   tsan      build-tsan   clang, -fsanitize=thread; the concurrency suites
 #   valgrind  build-test   memcheck on test_api and test_cursor
+#   install   (scratch)    meson install into a scratch prefix; the
+#                          examples built out of tree with pkg-config only
+#                          (scripts/install_check.sh)
+#   fuzz      build-fuzz   clang; the libFuzzer target tests/fuzz/fuzz_tree
+#                          (fuzzer+address+undefined) for $MT_FUZZ_SECS s
+#                          on a copy of tests/fuzz/corpus: one check
 #
-# Usage: scripts/test.sh [plain|asan|tsan|valgrind ...]   (default: all)
+# Usage: scripts/test.sh [plain|asan|tsan|valgrind|install|fuzz ...]
+#        (default: all)
 #
 # Test programs are found in the build, not listed here: every executable
 # target named test_* defined under tests/ is a suite (see tests/meson.build).
-# Convention: a suite whose name contains "rcu", "torture" or "gap"
-# exercises concurrent readers and writers (test_gap's search under RCU);
-# those are the suites run under TSan.
+# Convention: a suite whose name contains "rcu", "torture", "gap" or
+# "compact" exercises concurrent readers and writers (test_gap's search
+# under RCU, test_compact's moves under readers); those run under TSan.
 #
 # Each suite ends with "N passed, N failed"; tests/run_suites.sh sums them per
 # configuration. A configuration that fails to build, or a suite that crashes,
@@ -22,8 +29,9 @@
 # failed. The last line printed is the sum over all configurations, and the
 # exit status is non-zero if anything failed.
 #
-# Environment: SAN_CC (compiler for the sanitizer builds, default clang),
-# MT_SEED (passed through to the suites, to replay a run).
+# Environment: SAN_CC (compiler for the sanitizer and fuzz builds, default
+# clang), MT_SEED (passed through to the suites, to replay a run),
+# MT_FUZZ_SECS (how long the fuzz configuration fuzzes, default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -31,11 +39,14 @@ root=$PWD
 san_cc=${SAN_CC:-clang}
 valgrind_suites=(test_api test_cursor)
 asan_diff_ops=1000000
+fuzz_secs=${MT_FUZZ_SECS:-60}
 
 # Seconds one suite may run in each configuration before it is killed.
-declare -A limit=([plain]=600 [asan]=900 [tsan]=900 [valgrind]=900)
+# For fuzz: the whole fuzzing run, which stops itself after $fuzz_secs.
+declare -A limit=([plain]=600 [asan]=900 [tsan]=900 [valgrind]=900
+		  [install]=600 [fuzz]=$((fuzz_secs + 120)))
 
-all_configs=(plain asan tsan valgrind)
+all_configs=(plain asan tsan valgrind install fuzz)
 if [ "$#" -gt 0 ]; then
 	configs=("$@")
 else
@@ -43,7 +54,7 @@ else
 fi
 for c in "${configs[@]}"; do
 	case $c in
-	plain|asan|tsan|valgrind) ;;
+	plain|asan|tsan|valgrind|install|fuzz) ;;
 	*) echo "test.sh: unknown configuration '$c' (want: ${all_configs[*]})" >&2
 	   exit 2 ;;
 	esac
@@ -169,6 +180,53 @@ run() {
 	record "$config" "$log" "$((SECONDS - start))"
 }
 
+# fuzz DIR: run DIR's fuzz_tree for $fuzz_secs seconds on a copy of
+# tests/fuzz/corpus in DIR/fuzz/corpus (libFuzzer adds what it finds to its
+# first directory; see tests/fuzz/README.md to merge that back). One check:
+# passed if it ran out its time without a crash. A crashing input is left in
+# DIR/fuzz/artifacts.
+fuzz() {
+	local dir=$1 start=$SECONDS rc=0 runs secs crash
+	local out=$root/$dir/fuzz exe=$root/$dir/tests/fuzz/fuzz_tree
+	local log=$root/$dir/fuzz/fuzz.log sum=$root/$dir/fuzz/summary.log
+
+	rm -rf "$out"
+	mkdir -p "$out/corpus" "$out/artifacts"
+	if [ ! -x "$exe" ]; then
+		echo "fuzz: $dir has no fuzz_tree (needs clang with libFuzzer; SAN_CC=$san_cc)" |
+			tee "$sum"
+		echo "0 passed, 1 failed" >>"$sum"
+		record fuzz "$sum" "$((SECONDS - start))"
+		return
+	fi
+	cp tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
+	UBSAN_OPTIONS=print_stacktrace=1 \
+		timeout -k 30 "${limit[fuzz]}" "${norand[@]}" "$exe" \
+		-max_total_time="$fuzz_secs" -max_len=4096 -timeout=30 \
+		-print_final_stats=1 -artifact_prefix="$out/artifacts/" \
+		"$out/corpus" >"$log" 2>&1 || rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
+	{
+		echo "fuzz: ${runs:-0} executions in ${secs:-$((SECONDS - start))} s"
+		if [ "$rc" -eq 0 ] && grep -q '^Done [0-9]* runs' "$log"; then
+			echo "1 passed, 0 failed"
+		else
+			# The first report (a mismatch, a sanitizer, a
+			# timeout), not the stack traces that end the log.
+			awk '/MISMATCH|ERROR:|runtime error|deadly signal|Timeout/ { on = 1 }
+			     on && n++ < 40' "$log"
+			crash=$(find "$out/artifacts" -type f | head -n 1)
+			echo "fuzz: fuzz_tree failed (exit $rc; log: $log)"
+			if [ -n "$crash" ]; then
+				echo "fuzz: replay with: $exe $crash"
+			fi
+			echo "0 passed, 1 failed"
+		fi
+	} | tee "$sum"
+	record fuzz "$sum" "$((SECONDS - start))"
+}
+
 # A configuration that did not build: one failure, no run.
 broken() {
 	summary+=("$(printf '%-9s %6d passed, %d failed  (build failed)' "$1" 0 1)")
@@ -205,6 +263,7 @@ if want asan; then
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		MT_DIFF_OPS=${MT_DIFF_OPS:-$asan_diff_ops} \
+		MT_COMPACT_N=${MT_COMPACT_N:-200000} \
 			run asan build-asan "$lists/asan" "${norand[@]}"
 	else
 		broken asan
@@ -212,16 +271,16 @@ if want asan; then
 fi
 
 if want tsan; then
-	echo "##### tsan: build-tsan ($san_cc, thread), concurrency suites (*rcu*, *torture*, *gap*)"
+	echo "##### tsan: build-tsan ($san_cc, thread), concurrency suites (*rcu*, *torture*, *gap*, *compact*)"
 	if CC=$san_cc build build-tsan --buildtype=debugoptimized \
 		-Db_ndebug=false -Db_sanitize=thread -Db_lundef=false; then
-		suites build-tsan | grep -E '/[^/]*(rcu|torture|gap)[^/]*$' \
+		suites build-tsan | grep -E '/[^/]*(rcu|torture|gap|compact)[^/]*$' \
 			>"$lists/tsan" || true
 		tsan_opts="halt_on_error=1 second_deadlock_stack=1"
 		if [ -f tests/tsan.supp ]; then
 			tsan_opts+=" suppressions=$root/tests/tsan.supp"
 		fi
-		TSAN_OPTIONS=$tsan_opts \
+		TSAN_OPTIONS=$tsan_opts MT_COMPACT_N=${MT_COMPACT_N:-200000} \
 			run tsan build-tsan "$lists/tsan" "${norand[@]}"
 	else
 		broken tsan
@@ -255,6 +314,24 @@ if want valgrind; then
 		fi
 	else
 		broken valgrind
+	fi
+fi
+
+if want install; then
+	echo "##### install: meson install, then the examples out of tree via pkg-config"
+	mkdir -p build-install
+	start=$SECONDS
+	timeout -k 30 "${limit[install]}" scripts/install_check.sh \
+		2>&1 | tee build-install/summary.log || true
+	record install build-install/summary.log "$((SECONDS - start))"
+fi
+
+if want fuzz; then
+	echo "##### fuzz: build-fuzz ($san_cc, libFuzzer + address+undefined), fuzz_tree for $fuzz_secs s"
+	if CC=$san_cc build build-fuzz --buildtype=debugoptimized -Db_ndebug=false; then
+		fuzz build-fuzz
+	else
+		broken fuzz
 	fi
 fi
 
