@@ -19,6 +19,8 @@
  *                fast path, the cost of a reservation (maple only)
  *   gap          allocation trees: mtree_alloc_range (random, scaling,
  *                aligned) and mtree_dup vs re-inserting (maple only)
+ *   compact      mt_cache_compact() after erasing 90% of a tree, and readers
+ *                beside a compacting main thread (maple only)
  *
  * Each figure is the median of --runs runs. Every workload checks what it
  * did and aborts on the first wrong answer. --sizes repeats the
@@ -62,13 +64,14 @@ enum workload {
 	W_READERS,
 	W_ALLOC,
 	W_GAP,
+	W_COMPACT,
 	NR_WORKLOADS
 };
 
 static const char *const workload_name[NR_WORKLOADS] = {
 	"seq_insert", "rand_insert", "load_hit", "load_miss", "iterate",
 	"iterate_cursor", "rand_erase", "rand_store", "memory", "readers",
-	"alloc", "gap",
+	"alloc", "gap", "compact",
 };
 
 static const struct bench_ops *const structures[] = {
@@ -958,7 +961,7 @@ static void print_summary(void)
 							 b ? "rand" : "seq");
 				}
 	}
-	/* The readers, alloc and gap runs use the largest size only. */
+	/* The readers, alloc, gap and compact runs use the largest size only. */
 	set_size(cfg.nr_sizes - 1);
 
 	if (want(W_READERS)) {
@@ -1032,14 +1035,14 @@ static void usage(FILE *out)
 "usage: mapletree-bench [options]\n"
 "  --n N             ranges per structure (default 1000000)\n"
 "  --sizes LIST      comma-separated n values, run one after the other in\n"
-"                    this process (replaces --n); readers, alloc and gap\n"
-"                    use the largest\n"
+"                    this process (replaces --n); readers, alloc, gap and\n"
+"                    compact use the largest\n"
 "  --runs N          runs per figure; the median is reported (default 3)\n"
 "  --quick           n=100000, runs=1, 200 ms reader phases (CI smoke test)\n"
 "  --only LIST       comma-separated workloads: seq_insert, rand_insert,\n"
 "                    load_hit, load_miss, iterate, iterate_cursor,\n"
 "                    rand_erase, rand_store,\n"
-"                    memory, readers, alloc, gap (default: all)\n"
+"                    memory, readers, alloc, gap, compact (default: all)\n"
 "  --layout L        gapped, adjacent or both (default both)\n"
 "  --structures LIST comma-separated: maple-rcu, maple, rbtree, judyl,\n"
 "                    sortedarray (default: all)\n"
@@ -1313,6 +1316,8 @@ int main(int argc, char **argv)
 		run_alloc(cfg.n, cfg.seed);
 	if (want(W_GAP))
 		run_gap(cfg.n, cfg.runs, cfg.seed);
+	if (want(W_COMPACT))
+		run_compact(cfg.n, cfg.runs, cfg.duration_ms, cfg.seed);
 	printf("total time %.1f s\n", (double)(now_ns() - t0) / 1e9);
 	if (cfg.plot_dir) {
 		size_t nf;

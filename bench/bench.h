@@ -74,6 +74,9 @@ extern const struct bench_ops sortedarray_ops;
 void run_alloc(unsigned long n, uint64_t seed);
 /* gap.c: allocation trees and mtree_dup (maple only). */
 void run_gap(unsigned long n, unsigned int runs, uint64_t seed);
+/* compact.c: mt_cache_compact() and readers beside it (maple only). */
+void run_compact(unsigned long n, unsigned int runs, unsigned int duration_ms,
+		 uint64_t seed);
 
 /* ---- Charts (plot.c) ---------------------------------------------------- */
 
