@@ -2606,7 +2606,9 @@ static void test_rcu_readers(void)
 				if (is_alloc(fl[f])) {
 					ret = (rnd(2) ? mtree_alloc_range :
 						       mtree_alloc_rrange)(&t, &s,
-						xa_mk_value(i), 1 + rnd(64), a,
+						xa_mk_value(i), 1 + rnd(64),
+						/* a window that holds 64 */
+						a < (1UL << 20) - 64 ? a : 0,
 						(1UL << 20) - 1, GFP_KERNEL);
 					ret = ret == -EBUSY ? 0 : ret;
 				}
