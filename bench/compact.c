@@ -12,9 +12,9 @@
  *            window) and compacts after every round, then (reference) the
  *            same churn without compacting, which tells the cost of
  *            compaction itself from that of a busy writer beside the
- *            readers. Before each phase the readers' leaves are spread
- *            among the second tree's nodes (spread_leaves()), so that
- *            compaction moves them under the readers.
+ *            readers. Before the compacting phase the readers' leaves
+ *            are spread among the second tree's nodes (spread_leaves()),
+ *            so that compaction moves them under the readers.
  *
  * Every figure is the median of the runs; ratios are taken within a run.
  * Every erase and every reader's load is checked, and the tree is checked
@@ -51,12 +51,13 @@ static const unsigned int reader_counts[] = { 1, 2 };
 
 enum shrink_fig {
 	S_HELD_BEFORE, S_LIVE, S_HELD_AFTER, S_RATIO_BEFORE, S_RATIO_AFTER,
-	S_MS, S_MOVED, S_BARRIER_MS, NR_SHRINK
+	S_MS, S_CPU_MS, S_MOVED, S_BARRIER_MS, NR_SHRINK
 };
 
 enum reader_fig {
 	R_ALONE, R_COMPACTING, R_KEPT, R_CHURN, R_CHURN_KEPT,
-	R_COMPACTIONS, R_MOVED, R_LEAVES_MOVED, R_COMPACT_SHARE, NR_READER
+	R_COMPACTIONS, R_MOVED, R_LEAVES_MOVED, R_COMPACT_SHARE,
+	R_COMPACT_CPU_SHARE, NR_READER
 };
 
 struct figure {
@@ -81,6 +82,8 @@ static struct figure sfig[NR_SHRINK] = {
 		"held/live after", 1, NULL, 0 },
 	[S_MS] = { "shrink_time", "ms",
 		"mt_cache_compact(), ms", 1, NULL, 0 },
+	[S_CPU_MS] = { "shrink_cpu_time", "ms",
+		"of which on the CPU, ms", 1, NULL, 0 },
 	[S_MOVED] = { "shrink_nodes_moved", "nodes",
 		"nodes moved", 1, NULL, 0 },
 	[S_BARRIER_MS] = { "shrink_barrier_time", "ms",
@@ -104,6 +107,8 @@ static const struct figure rfig_proto[NR_READER] = {
 		"their leaves moved", 1, NULL, 0 },
 	[R_COMPACT_SHARE] = { "compacting_time_share", "ratio",
 		"in compact", 1, NULL, 0 },
+	[R_COMPACT_CPU_SHARE] = { "compacting_cpu_share", "ratio",
+		"on the CPU", 1, NULL, 0 },
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -127,6 +132,18 @@ static void *xcalloc(size_t count, size_t size)
 	if (!p)
 		bench_fail("out of memory (%zu x %zu bytes)", count, size);
 	return p;
+}
+
+/*
+ * The calling thread's CPU time: compaction sleeps while it waits for a
+ * grace period, so its wall time alone would not say what it costs.
+ */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- The fragmented tree ------------------------------------------------ */
@@ -348,16 +365,16 @@ static bool churn_round(struct churn *b, uint64_t deadline)
 }
 
 /*
- * Before each phase (untimed, no reader running): copy every leaf of the
- * readers' tree to a new node, with the same content and about the same
- * shape (the first pass merges ~2% of sparse leaves), interleaved with
- * filling the second tree, then erase a random 90% of the second tree.
- * The readers' leaves then share sparse slabs with it, as a tree's nodes
- * do in a long-lived process, so compaction moves them while the readers
- * run; a tree left packed by the last compaction sits in full slabs, which
- * compaction never empties. An exact-fit store is done in place, so each
- * range is shrunk by its last index and stored whole again: both stores
- * change the leaf's pivots, so both copy it.
+ * Before the compacting phase (untimed, no reader running): copy every
+ * leaf of the readers' tree to a new node, with the same content and about
+ * the same shape (the first pass merges ~2% of sparse leaves), interleaved
+ * with filling the second tree, then erase a random 90% of the second
+ * tree. The readers' leaves then share sparse slabs with it, as a tree's
+ * nodes do in a long-lived process, so compaction moves them while the
+ * readers run; a tree left packed by the last compaction sits in full
+ * slabs, which compaction never empties. An exact-fit store is done in
+ * place, so each range is shrunk by its last index and stored whole again:
+ * both stores change the leaf's pivots, so both copy it.
  */
 static void spread_leaves(struct survivors *a, struct churn *b)
 {
@@ -469,6 +486,7 @@ struct phase_out {
 	unsigned long compactions;
 	unsigned long moved;		/* nodes, all trees */
 	double compact_share;		/* of the phase, in mt_cache_compact() */
+	double compact_cpu_share;	/* the same, on the CPU */
 };
 
 /*
@@ -486,7 +504,7 @@ static void phase(struct rd_shared *sh, struct churn *b, unsigned int readers,
 		.tv_nsec = (long)(duration_ms % 1000) * 1000000L,
 	};
 	struct mt_compact_stats c0, c1;
-	uint64_t t0, t1, deadline, in_compact = 0, rops = 0;
+	uint64_t t0, t1, deadline, in_compact = 0, cpu_compact = 0, rops = 0;
 
 	memset(out, 0, sizeof(*out));
 	atomic_store(&sh->stop, false);
@@ -507,12 +525,14 @@ static void phase(struct rd_shared *sh, struct churn *b, unsigned int readers,
 			;
 	} else {
 		while (now_ns() < deadline && churn_round(b, deadline)) {
-			uint64_t tc;
+			uint64_t tc, cc;
 
 			if (mode != P_COMPACTING)
 				continue;
 			tc = now_ns();
+			cc = cpu_ns();
 			mt_cache_compact();
+			cpu_compact += cpu_ns() - cc;
 			in_compact += now_ns() - tc;
 			out->compactions++;
 		}
@@ -528,6 +548,7 @@ static void phase(struct rd_shared *sh, struct churn *b, unsigned int readers,
 	out->mops = (double)rops * 1000.0 / (double)(t1 - t0);
 	out->moved = c1.nodes_moved - c0.nodes_moved;
 	out->compact_share = (double)in_compact / (double)(t1 - t0);
+	out->compact_cpu_share = (double)cpu_compact / (double)(t1 - t0);
 	free(th);
 }
 
@@ -545,7 +566,7 @@ static void shrink_run(struct survivors *a, unsigned long n, uint64_t seed)
 	struct mt_cache_stats before, after;
 	struct mt_compact_stats c0, c1;
 	double live;
-	uint64_t t0, t1, tb;
+	uint64_t t0, t1, c0_ns, c1_ns, tb;
 
 	build_fragmented(a, n, seed);
 	mt_rcu_barrier(NULL);
@@ -560,7 +581,9 @@ static void shrink_run(struct survivors *a, unsigned long n, uint64_t seed)
 	mt_cache_stats(&before);
 	mt_compact_stats(&c0);
 	t0 = now_ns();
+	c0_ns = cpu_ns();
 	mt_cache_compact();
+	c1_ns = cpu_ns();
 	t1 = now_ns();
 	mt_compact_stats(&c1);
 	mt_cache_stats(&after);
@@ -577,6 +600,7 @@ static void shrink_run(struct survivors *a, unsigned long n, uint64_t seed)
 	put(&sfig[S_RATIO_BEFORE], (double)before.bytes_held / live);
 	put(&sfig[S_RATIO_AFTER], (double)after.bytes_held / live);
 	put(&sfig[S_MS], (double)(t1 - t0) / 1e6);
+	put(&sfig[S_CPU_MS], (double)(c1_ns - c0_ns) / 1e6);
 	put(&sfig[S_MOVED], (double)(c1.nodes_moved - c0.nodes_moved));
 	put(&sfig[S_BARRIER_MS], (double)tb / 1e6);
 }
@@ -594,13 +618,13 @@ static void readers_run(struct survivors *a, unsigned int rc,
 
 	/* As large as the readers' tree: churning it fragments as much. */
 	churn_init(&b, a->nr, seed ^ 0x5eedULL);
-	spread_leaves(a, &b);
+	/* The shrunk tree, packed by the last compaction. */
 	phase(&sh, &b, readers, P_ALONE, duration_ms, seed, &alone);
 	spread_leaves(a, &b);
 	before = leaf_set(&a->mt, &nb);
+	/* The first compactions pack the readers' leaves again. */
 	phase(&sh, &b, readers, P_COMPACTING, duration_ms, seed, &comp);
 	after = leaf_set(&a->mt, &na);
-	spread_leaves(a, &b);
 	phase(&sh, &b, readers, P_CHURN, duration_ms, seed, &churn);
 	check_survivors(a, "compact: after the reader phases");
 	churn_check(&b);
@@ -619,6 +643,7 @@ static void readers_run(struct survivors *a, unsigned int rc,
 	put(&f[R_MOVED], (double)comp.moved);
 	put(&f[R_LEAVES_MOVED], (double)leaves_moved(before, nb, after, na));
 	put(&f[R_COMPACT_SHARE], comp.compact_share);
+	put(&f[R_COMPACT_CPU_SHARE], comp.compact_cpu_share);
 	free(before);
 	free(after);
 }
@@ -681,18 +706,22 @@ static void print_results(unsigned long n, unsigned long survivors,
 	       "(churn only); kept = / alone (target >= 0.80\nwhile "
 	       "compacting); their leaves moved: of the readers' tree's %lu "
 	       "leaves\n", survivors, duration_ms, survivors, reader_leaves);
-	printf("%7s %9s %11s %6s %11s %6s %12s %12s %12s %10s\n", "readers",
-	       "alone", "compacting", "kept", "churn only", "kept",
-	       "compactions", "nodes moved", "leaves moved", "in compact");
+	printf("%7s %9s %11s %6s %11s %6s %12s %12s %12s %10s %10s\n",
+	       "readers", "alone", "compacting", "kept", "churn only", "kept",
+	       "compactions", "nodes moved", "leaves moved", "in compact",
+	       "on the CPU");
 	for (size_t rc = 0; rc < NR_RC; rc++)
 		printf("%7u %9.3f %11.3f %6.2f %11.3f %6.2f %12.0f %12.0f "
-		       "%12.0f %9.0f%%\n", reader_counts[rc],
+		       "%12.0f %9.0f%% %9.0f%%\n", reader_counts[rc],
 		       med[rc][R_ALONE], med[rc][R_COMPACTING],
 		       med[rc][R_KEPT], med[rc][R_CHURN],
 		       med[rc][R_CHURN_KEPT], med[rc][R_COMPACTIONS],
 		       med[rc][R_MOVED], med[rc][R_LEAVES_MOVED],
-		       100 * med[rc][R_COMPACT_SHARE]);
-	printf("(per phase; kept is taken within each run, then the "
+		       100 * med[rc][R_COMPACT_SHARE],
+		       100 * med[rc][R_COMPACT_CPU_SHARE]);
+	printf("(per phase; in compact: share of the phase the main thread "
+	       "spent in mt_cache_compact(),\non the CPU: the part of it "
+	       "not asleep; kept is taken within each run, then the "
 	       "median)\n");
 	fflush(stdout);
 }
