@@ -55,15 +55,9 @@ void mt_tree_root_changed(struct maple_tree *mt, const void *old_root)
 static pthread_mutex_t compact_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mt_compact_stats totals;	/* compact_lock */
 
-static bool mt_internal_lock(struct maple_tree *mt)
-{
-	return (mt_read(mt->ma_flags) & MT_FLAGS_LOCK_MASK) !=
-	       MT_FLAGS_LOCK_EXTERN;
-}
-
 static bool compact_trylock(struct maple_tree *mt)
 {
-	if (mt_internal_lock(mt)) {
+	if (!mt_external_locked(mt)) {
 		if (!mtree_trylock(mt)) {
 			totals.trees_skipped_busy++;
 			return false;
@@ -83,7 +77,7 @@ static bool compact_trylock(struct maple_tree *mt)
 
 static void compact_unlock(struct maple_tree *mt)
 {
-	if (mt_internal_lock(mt))
+	if (!mt_external_locked(mt))
 		mtree_unlock(mt);
 	else
 		mt->ma_unlock(mt->ma_external_lock);

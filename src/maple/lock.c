@@ -11,11 +11,6 @@
 
 #include "maple/node.h"
 
-static bool mt_external(const struct maple_tree *mt)
-{
-	return (mt->ma_flags & MT_FLAGS_LOCK_MASK) == MT_FLAGS_LOCK_EXTERN;
-}
-
 static void mt_lock_bug(const struct maple_tree *mt, const char *func,
 			const char *why)
 {
@@ -25,7 +20,7 @@ static void mt_lock_bug(const struct maple_tree *mt, const char *func,
 
 void mtree_lock(struct maple_tree *mt)
 {
-	if (mt_external(mt))
+	if (mt_external_locked(mt))
 		mt_lock_bug(mt, __func__, "the tree uses an external lock");
 	pthread_mutex_lock(&mt->ma_lock);
 	__atomic_store_n(&mt->ma_owner, pthread_self(), __ATOMIC_RELAXED);
@@ -43,7 +38,7 @@ bool mtree_trylock(struct maple_tree *mt)
 
 void mtree_unlock(struct maple_tree *mt)
 {
-	if (mt_external(mt))
+	if (mt_external_locked(mt))
 		mt_lock_bug(mt, __func__, "the tree uses an external lock");
 #ifndef NDEBUG
 	if (!mt_lock_is_held(mt))
@@ -84,12 +79,12 @@ void mt_set_external_lock_ops(struct maple_tree *mt, mt_lock_try_fn trylock,
 
 void *mt_external_lock(const struct maple_tree *mt)
 {
-	return mt_external(mt) ? mt->ma_external_lock : NULL;
+	return mt_external_locked(mt) ? mt->ma_external_lock : NULL;
 }
 
 bool mt_lock_is_held(const struct maple_tree *mt)
 {
-	if (mt_external(mt))
+	if (mt_external_locked(mt))
 		return mt->ma_lock_held && mt->ma_lock_held(mt->ma_lock_arg);
 	/* Only the owner can see its own true, so the race is harmless. */
 	return __atomic_load_n(&mt->ma_owned, __ATOMIC_RELAXED) &&
@@ -102,7 +97,7 @@ void mt_assert_locked(const struct maple_tree *mt, const char *func)
 #ifndef NDEBUG
 	if (mt_lock_is_held(mt))
 		return;
-	if (mt_external(mt) && !mt->ma_lock_held)
+	if (mt_external_locked(mt) && !mt->ma_lock_held)
 		mt_lock_bug(mt, func, "external lock has no held-check; "
 			    "call mt_set_external_lock_check()");
 	mt_lock_bug(mt, func, "writer lock not held");

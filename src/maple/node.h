@@ -295,6 +295,13 @@ static inline bool mt_is_reserved(const void *entry)
 	return xa_is_internal(entry) && (unsigned long)entry < 4096;
 }
 
+/* Writers hold an external lock (read atomically: see mt_flags_update()). */
+static inline bool mt_external_locked(const struct maple_tree *mt)
+{
+	return (mt_read(((struct maple_tree *)mt)->ma_flags) &
+		MT_FLAGS_LOCK_MASK) == MT_FLAGS_LOCK_EXTERN;
+}
+
 static inline bool mt_alloc_tree(const struct maple_tree *mt)
 {
 	return mt->ma_flags & MT_FLAGS_ALLOC_RANGE;

@@ -101,11 +101,11 @@ void mt_node_retire(struct maple_tree *mt, struct maple_node *node)
 	if (batch->count == MT_BATCH_NODES)
 		mt_retired_flush(mt);
 }
+
 void mt_rcu_barrier(struct maple_tree *mt)
 {
 	if (mt) {
-		bool internal = (mt->ma_flags & MT_FLAGS_LOCK_MASK) !=
-				MT_FLAGS_LOCK_EXTERN;
+		bool internal = !mt_external_locked(mt);
 
 		if (internal)
 			mtree_lock(mt);

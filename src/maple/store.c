@@ -589,7 +589,7 @@ static void wr_plan(struct mt_wr *wr)
 			/* Same range as the node it replaces: swap the pointer. */
 			wr->plan = plan_child;
 			wr->new_root = below.slot[0];
-			wr->new_gap = below.gap[0];
+			wr->new_gap = wr->alloc ? below.gap[0] : 0;
 			return;
 		}
 		if (whole) {
@@ -888,7 +888,7 @@ static int mt_store(struct ma_state *mas, unsigned long first,
 	wr->last = last;
 	wr->entry = entry;
 	wr->gfp = gfp;
-	wr->alloc = wr->mt->ma_flags & MT_FLAGS_ALLOC_RANGE;
+	wr->alloc = mt_alloc_tree(wr->mt);
 	wr->counting = dry_run;
 	wr->needed = 0;
 	wr->nr_new = 0;
@@ -1019,7 +1019,7 @@ bool mas_nomem(struct ma_state *mas, gfp_t gfp)
 	    mas->reservation)
 		return false;
 	unlock = (gfp & __GFP_DIRECT_RECLAIM) &&
-		 (mt->ma_flags & MT_FLAGS_LOCK_MASK) != MT_FLAGS_LOCK_EXTERN;
+		 !mt_external_locked(mt);
 	if (unlock)
 		mtree_unlock(mt);
 	ok = mas_alloc_fill(mas, mas->depth, gfp);

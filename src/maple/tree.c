@@ -42,7 +42,7 @@ bool mt_in_rcu(const struct maple_tree *mt)
  */
 void mt_normal_lock(struct maple_tree *mt)
 {
-	if ((mt->ma_flags & MT_FLAGS_LOCK_MASK) == MT_FLAGS_LOCK_EXTERN)
+	if (mt_external_locked(mt))
 		mt_assert_locked(mt, "mapletree write");
 	else
 		mtree_lock(mt);
@@ -50,7 +50,7 @@ void mt_normal_lock(struct maple_tree *mt)
 
 void mt_normal_unlock(struct maple_tree *mt)
 {
-	if ((mt->ma_flags & MT_FLAGS_LOCK_MASK) != MT_FLAGS_LOCK_EXTERN)
+	if (!mt_external_locked(mt))
 		mtree_unlock(mt);
 }
 
