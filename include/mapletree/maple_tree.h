@@ -235,7 +235,8 @@ void mt_set_external_lock_check(struct maple_tree *mt, mt_lock_held_fn held,
  * nodes: it calls @trylock with the external lock (never waiting for it)
  * and, if that returned true, @unlock when done. Without them the tree's
  * nodes are never moved and compaction counts the tree as skipped.
- * Context: before the tree is used, or with the external lock held.
+ * Context: before the tree is used, or with the external lock held. No
+ * allocation.
  */
 void mt_set_external_lock_ops(struct maple_tree *mt, mt_lock_try_fn trylock,
 			      mt_lock_release_fn unlock);
@@ -622,7 +623,7 @@ bool mas_nomem(struct ma_state *mas, gfp_t gfp);
  * mas_insert-style store then fills it. Trees with MT_FLAGS_ALLOC_RANGE
  * skip subtrees whose largest gap is too small; other trees are scanned.
  * Context: caller holds the lock. Under the RCU read lock alone the answer
- * is a hint that a writer may already have invalidated.
+ * is a hint that a writer may already have invalidated. No allocation.
  * Return: 0; -EBUSY if no span fits; -EINVAL if @min > @max, @size is 0 or
  * the window [@min, @max] holds fewer than @size indices.
  */

@@ -100,7 +100,10 @@ struct mt_compact_stats {
 	unsigned long bytes_released;
 };
 
-/* mt_compact_stats() - Fill @st with the totals. Context: any thread. */
+/*
+ * mt_compact_stats() - Fill @st with the totals. Context: any thread;
+ * waits while a compaction runs. No allocation.
+ */
 void mt_compact_stats(struct mt_compact_stats *st);
 
 /*
@@ -113,7 +116,11 @@ void mt_compact_stats(struct mt_compact_stats *st);
  */
 int mt_compactor_start(unsigned int percent, unsigned int interval_ms);
 
-/* mt_compactor_stop() - Stop that thread and wait for it. No-op if none. */
+/*
+ * mt_compactor_stop() - Stop that thread and wait for it (and for a
+ * compaction it is running). No-op if none runs. Context: any thread but
+ * the compactor's own; blocks.
+ */
 void mt_compactor_stop(void);
 
 /*
