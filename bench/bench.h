@@ -77,6 +77,8 @@ void run_gap(unsigned long n, unsigned int runs, uint64_t seed);
 /* compact.c: mt_cache_compact() and readers beside it (maple only). */
 void run_compact(unsigned long n, unsigned int runs, unsigned int duration_ms,
 		 uint64_t seed);
+/* gpuvm.c: the VA manager's split/merge, lookups and memory. */
+void run_gpuvm(unsigned long n, unsigned int runs, uint64_t seed);
 
 /* ---- Charts (plot.c) ---------------------------------------------------- */
 

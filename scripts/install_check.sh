@@ -32,11 +32,13 @@ libdir=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=libdir mapletree)
 export PKG_CONFIG_PATH=$pcdir
 
 for f in include/mapletree/maple_tree.h include/mapletree/node_alloc.h \
-	 share/man/man3/mtree_load.3 share/man/man7/mapletree.7; do
+	 include/mapletree/gpuvm.h share/man/man3/mtree_load.3 share/man/man7/mapletree.7; do
 	check "installed $f" test -s "$prefix/$f"
 done
 check "shared library" test -e "$libdir/libmapletree.so"
 check "static library" test -e "$libdir/libmapletree.a"
+check "VA manager shared library" test -e "$libdir/libmapletree-gpuvm.so"
+check "VA manager static library" test -e "$libdir/libmapletree-gpuvm.a"
 
 for ex in basic prealloc alloc_tree regions; do
 	# shellcheck disable=SC2046  # pkg-config's words are meant to split
@@ -53,6 +55,15 @@ check "link examples/basic.c statically against libmapletree.a" \
 	$(pkg-config --libs-only-other --libs-only-L --static mapletree | sed 's/-lmapletree//') \
 	-lurcu-memb -lurcu-common -lpthread
 check "run the static build" "$scratch/basic_static"
+
+for ex in gpuvm_ops; do
+	# shellcheck disable=SC2046
+	check "build examples/$ex.c out of tree" \
+		cc -std=gnu11 -Wall -Wextra -Werror -o "$scratch/$ex" \
+		"$root/examples/$ex.c" $(pkg-config --cflags --libs mapletree-gpuvm)
+	check "run $ex against the installed libraries" \
+		env LD_LIBRARY_PATH="$libdir" "$scratch/$ex"
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

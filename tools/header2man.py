@@ -34,7 +34,7 @@ def blocks(text):
             if comment.startswith('/* ----'):
                 comment = None		# a section heading documents nothing
         elif re.match(r'^[a-z_]', line) and '(' in line and \
-                not line.startswith(('static', 'typedef', 'struct', 'enum')):
+                not line.startswith(('static', 'typedef', 'enum')):
             decl = [line]
             while not decl[-1].rstrip().endswith(';'):
                 i += 1
@@ -91,7 +91,8 @@ def page(name, header, decl, text, version):
         '.SH SYNOPSIS', '.nf',
         '.B #include <mapletree/%s>' % os.path.basename(header),
         '.sp', troff(' '.join(decl.split())), '.fi',
-        '.PP', 'Link with \\fB$(pkg\\-config \\-\\-libs mapletree)\\fR.',
+        '.PP', 'Link with \\fB$(pkg\\-config \\-\\-libs %s)\\fR.' % (
+            'mapletree\\-gpuvm' if 'gpuvm' in header else 'mapletree'),
         '.SH DESCRIPTION', troff(desc),
     ]
     if 'Context' in extra:

@@ -271,6 +271,16 @@ const struct rcu_flavor_struct *mt_rcu_flavor(void);
 void mt_rcu_read_lock(void);
 void mt_rcu_read_unlock(void);
 
+struct rcu_head;
+
+/*
+ * mt_call_rcu() - Run @fn(@head) after a grace period of the flavour in
+ * use: the way to free an object that RCU readers of a tree may still hold
+ * (the VA manager frees mappings so). @head is liburcu's struct rcu_head,
+ * embedded in the object. Context: any; no allocation.
+ */
+void mt_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head));
+
 /*
  * mt_rcu_barrier() - Wait until every node retired so far by any tree has
  * gone back to the node cache. Pending batches of @mt (may be NULL) are

@@ -198,8 +198,19 @@ void mt_alloc_forbid_begin(void);
 void mt_alloc_forbid_end(void);
 
 /*
+ * mt_alloc_check() - For libraries layered on the tree (the VA manager):
+ * account for one allocation of their own, made outside the node cache,
+ * as the cache accounts for its nodes. Inside a forbidden section it is
+ * counted in forbidden_allocs and, in debug builds, aborts as a node
+ * allocation would; fault injection (mt_fault_inject()) counts it.
+ * Return: 0, or -ENOMEM if fault injection fails this allocation (the
+ * caller must then not allocate and must fail cleanly). Context: any.
+ */
+int mt_alloc_check(void);
+
+/*
  * mt_fault_inject() - Make the @nth node allocation from now fail, once
- * (1 = the next one); 0 turns it off. Process-wide, for tests: a store
+ * (1 = the next one; mt_alloc_check() calls count too); 0 turns it off. Process-wide, for tests: a store
  * that meets the failure returns -ENOMEM (or, through the Normal API,
  * retries with mas_nomem()) and must leave the tree as it was.
  * Context: any thread.

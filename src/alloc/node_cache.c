@@ -406,12 +406,19 @@ static void forbidden_alloc(void)
 #ifndef NDEBUG
 	void *chain[24];
 
-	fprintf(stderr, "mapletree: node allocation inside a forbidden section "
+	fprintf(stderr, "mapletree: allocation inside a forbidden section "
 		"opened at %p; reserve the nodes before mt_alloc_forbid_begin()."
 		" Call chain:\n", forbid_opened_at);
 	backtrace_symbols_fd(chain, backtrace(chain, 24), 2);
 	abort();
 #endif
+}
+
+int mt_alloc_check(void)
+{
+	if (forbid_depth)
+		forbidden_alloc();
+	return fault_now() ? -ENOMEM : 0;
 }
 
 struct maple_node *mt_node_alloc(gfp_t gfp)

@@ -10,6 +10,7 @@
  * hands it to the node cache whole.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <urcu/urcu-memb.h>
 #include <urcu/call-rcu.h>
 #include <urcu/flavor.h>
@@ -63,6 +64,45 @@ static void mt_free_batch(struct rcu_head *head)
 	__tsan_acquire(&mt_tsan_grace_period);
 #endif
 	mt_node_free_batch(batch);
+}
+
+#ifdef MT_TSAN
+/*
+ * TSan cannot see liburcu's grace periods: a callback must acquire what
+ * readers released when they left their sections before it runs. The
+ * callback head has no room for that step, so TSan builds wrap it.
+ */
+struct mt_tsan_call {
+	struct rcu_head rcu;
+	struct rcu_head *head;
+	void (*fn)(struct rcu_head *head);
+};
+
+static void mt_tsan_call_run(struct rcu_head *rcu)
+{
+	struct mt_tsan_call *call = (struct mt_tsan_call *)rcu;
+
+	__tsan_acquire(call);
+	__tsan_acquire(&mt_tsan_grace_period);
+	call->fn(call->head);
+	free(call);
+}
+#endif
+
+void mt_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head))
+{
+#ifdef MT_TSAN
+	struct mt_tsan_call *call = malloc(sizeof(*call));
+
+	if (call) {
+		call->head = head;
+		call->fn = fn;
+		__tsan_release(call);
+		mt_flavor->update_call_rcu(&call->rcu, mt_tsan_call_run);
+		return;
+	}
+#endif
+	mt_flavor->update_call_rcu(head, fn);
 }
 
 void mt_retired_flush(struct maple_tree *mt)

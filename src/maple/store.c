@@ -850,6 +850,40 @@ static bool wr_occupied(struct mt_wr *wr)
 	return mt_find_any(wr->mt, wr->first, wr->last);
 }
 
+/*
+ * The store covers exactly one slot of a real leaf and leaves every pivot
+ * as it is, so the slot is written in place, in RCU mode too: a reader
+ * sees the old entry or the new. A NULL must have non-NULL neighbours in
+ * the same leaf; one next to a NULL, or at a leaf's edge, has to merge and
+ * takes the general path. Needs no node. Return: true if done (or, on a
+ * dry run, if it could be).
+ */
+static bool wr_exact_fit(struct mt_wr *wr, bool dry_run)
+{
+	struct mt_level *l = &wr->left[0];
+	struct maple_node *node = l->node;
+	unsigned char off = l->off;
+	void *old;
+
+	if (node == &wr->vnode || wr->right[0].node != node ||
+	    wr->right[0].off != off ||
+	    mt_slot_min(node, off, l->min) != wr->first ||
+	    mt_slot_max(node, off, l->max) != wr->last)
+		return false;
+	if (!wr->entry && (!off || off == level_end(l) ||
+			   !node->slot[off - 1] || !node->slot[off + 1]))
+		return false;
+	if (dry_run)
+		return true;
+	old = node->slot[off];
+	mt_publish(node->slot[off], wr->entry);
+	if (wr->alloc && !old != !wr->entry)
+		wr_gap_up(wr, 1, mt_slots_gap(node->pivot, node->slot,
+					      level_end(l) + 1U, l->min,
+					      l->max));
+	return true;
+}
+
 /* With MT_STORE_ERASE: the store covers exactly the range under @first. */
 static bool wr_erase_range(struct mt_wr *wr)
 {
@@ -906,6 +940,8 @@ static int mt_store(struct ma_state *mas, unsigned long first,
 	*found = wr->left[0].node->slot[wr->left[0].off];
 	if ((flags & MT_STORE_INSERT) && wr_occupied(wr))
 		return -EEXIST;
+	if (!(flags & MT_STORE_ERASE) && wr_exact_fit(wr, dry_run))
+		return 0;
 	if (flags & MT_STORE_ERASE) {
 		if (!wr_erase_range(wr))
 			return 0;

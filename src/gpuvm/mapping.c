@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Writing mappings into the tree: insert, remove, and the stores that
+ * apply MAP, REMAP and UNMAP.
+ *
+ * Each mapping is one slot of the tree. Two kinds of store keep the
+ * writes cheap and failures simple:
+ *  - A store over exactly one slot that changes no boundary is written in
+ *    place (the tree's exact-fit path): it needs no node and cannot fail.
+ *  - A removed mapping's slot first becomes XA_ZERO_ENTRY in place (a
+ *    placeholder: lookups read it as unmapped, walks skip it). Turning it
+ *    into NULL may merge it with free neighbours, which needs a node; that
+ *    waits until gpuvm_unlock() (or a gap search), so the removals of one
+ *    request merge in one store, and a MAP over the same range simply
+ *    overwrites them. The ranges to clear are kept in the VA space, a
+ *    few of them, widened when there are more: clearing looks only for
+ *    placeholders (never the reserved region's) inside them.
+ */
+#include "gpuvm/gpuvm_internal.h"
+
+static void count_mappings(struct gpuvm *vm, long delta)
+{
+	__atomic_store_n(&vm->nr_mappings, vm->nr_mappings + delta,
+			 __ATOMIC_RELAXED);
+}
+
+/* Store @entry over [addr, addr + range); the range is valid. */
+static int tree_store(struct gpuvm *vm, uint64_t addr, uint64_t range,
+		      void *entry, gfp_t gfp)
+{
+	MA_STATE(mas, &vm->mt, addr, addr + range - 1);
+
+	return mas_store_gfp(&mas, entry, gfp);
+}
+
+/* Store @entry over a range that is exactly one slot: in place, no node. */
+static void tree_replace(struct gpuvm *vm, uint64_t addr, uint64_t range,
+			 void *entry)
+{
+	if (tree_store(vm, addr, range, entry, GFP_NOWAIT))
+		gpuvm_bug("internal error: an exact-fit store failed");
+}
+
+/* ---- Placeholders for removed mappings ---------------------------------- */
+
+static void pending_add(struct gpuvm *vm, uint64_t start, uint64_t end)
+{
+	struct gpuvm_range *last;
+
+	if (vm->nr_pending) {
+		last = &vm->pending[vm->nr_pending - 1];
+		if (last->end == start) {
+			last->end = end;
+			return;
+		}
+		if (last->start == end) {
+			last->start = start;
+			return;
+		}
+	}
+	if (vm->nr_pending < GPUVM_PENDING_MAX) {
+		vm->pending[vm->nr_pending++] = (struct gpuvm_range){
+			start, end
+		};
+		return;
+	}
+	/* Full: widen the last range over this one. Clearing only ever
+	 * touches placeholders, so a wider range costs a longer scan. */
+	if (start < last->start)
+		last->start = start;
+	if (end > last->end)
+		last->end = end;
+}
+
+static bool in_reserve(const struct gpuvm *vm, uint64_t addr)
+{
+	return vm->reserve_range && addr >= vm->reserve_start &&
+	       addr - vm->reserve_start < vm->reserve_range;
+}
+
+/*
+ * Turn the placeholders inside [start, end) into free space, one store
+ * per run of adjacent ones. Return: 0, or -ENOMEM with some left.
+ */
+static int clear_range(struct gpuvm *vm, uint64_t start, uint64_t end)
+{
+	uint64_t pos = start;
+
+	while (pos < end) {
+		MA_STATE(mas, &vm->mt, pos, pos);
+		uint64_t run_start, run_end;
+		void *entry;
+
+		do {
+			entry = mas_find(&mas, end - 1);
+		} while (entry && !xa_is_zero(entry));
+		if (!entry)
+			return 0;
+		run_start = mas.index;
+		run_end = mas.last + 1;
+		if (run_start < start || mas.last >= end ||
+		    in_reserve(vm, run_start)) {
+			pos = run_end;
+			continue;
+		}
+		while ((entry = mas_next(&mas, end - 1)) && xa_is_zero(entry) &&
+		       mas.index == run_end && mas.last < end)
+			run_end = mas.last + 1;
+		if (tree_store(vm, run_start, run_end - run_start, NULL,
+			       GFP_KERNEL))
+			return -ENOMEM;
+		pos = run_end;
+	}
+	return 0;
+}
+
+void gpuvm_clear_placeholders(struct gpuvm *vm)
+{
+	unsigned int i, kept = 0;
+
+	for (i = 0; i < vm->nr_pending; i++)
+		if (clear_range(vm, vm->pending[i].start, vm->pending[i].end))
+			vm->pending[kept++] = vm->pending[i];
+	vm->nr_pending = kept;
+}
+
+/* ---- Mappings ----------------------------------------------------------- */
+
+void gpuva_init(struct gpuva *va, uint64_t addr, uint64_t range,
+		struct gpuvm_bo_handle *bo, uint64_t bo_offset)
+{
+	*va = (struct gpuva){
+		.va = { .addr = addr, .range = range },
+		.bo = bo,
+		.bo_offset = bo_offset,
+	};
+	CDS_INIT_LIST_HEAD(&va->bo_entry);
+}
+
+void gpuva_invalidate(struct gpuva *va, bool invalidate)
+{
+	if (invalidate)
+		__atomic_fetch_or(&va->flags, GPUVA_INVALIDATED,
+				  __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&va->flags, ~GPUVA_INVALIDATED,
+				   __ATOMIC_RELAXED);
+}
+
+bool gpuva_invalidated(const struct gpuva *va)
+{
+	return __atomic_load_n(&va->flags, __ATOMIC_RELAXED) &
+	       GPUVA_INVALIDATED;
+}
+
+int gpuva_insert(struct gpuvm *vm, struct gpuva *va)
+{
+	const struct gpuva_op_map map = {
+		.va = { .addr = va->va.addr, .range = va->va.range },
+		.bo = va->bo,
+		.bo_offset = va->bo_offset,
+	};
+	int ret;
+
+	gpuvm_assert_locked(vm, __func__);
+	ret = gpuvm_check_map(vm, &map);
+	if (ret)
+		return ret;
+	va->vm = vm;
+	/* One walk checks and stores; only placeholders make it refuse. */
+	ret = mtree_insert_range(&vm->mt, va->va.addr, va_end(va) - 1, va,
+				 GFP_KERNEL);
+	if (ret == -EEXIST && !gpuva_find_first(vm, va->va.addr, va->va.range))
+		ret = tree_store(vm, va->va.addr, va->va.range, va, GFP_KERNEL);
+	if (ret)
+		return ret;
+	count_mappings(vm, 1);
+	return 0;
+}
+
+void gpuva_remove(struct gpuva *va)
+{
+	struct gpuvm *vm = va->vm;
+
+	gpuvm_assert_locked(vm, __func__);
+#ifndef NDEBUG
+	/* Clearing a stale range could wipe whoever mapped it since. */
+	if (gpuvm_lookup(vm, va->va.addr) != va)
+		gpuvm_bug("gpuva_remove() of a mapping that is not inserted");
+#endif
+	tree_replace(vm, va->va.addr, va->va.range, XA_ZERO_ENTRY);
+	pending_add(vm, va->va.addr, va_end(va));
+	count_mappings(vm, -1);
+}
+
+/* ---- Applying operations ------------------------------------------------ */
+
+static void va_from_op(struct gpuva *va, const struct gpuva_op_map *op)
+{
+	gpuva_init(va, op->va.addr, op->va.range, op->bo, op->bo_offset);
+	va->flags = op->flags;
+}
+
+int gpuva_map(struct gpuvm *vm, struct gpuva *va,
+	      const struct gpuva_op_map *op)
+{
+	va_from_op(va, op);
+	return gpuva_insert(vm, va);
+}
+
+void gpuva_unmap(const struct gpuva_op_unmap *op)
+{
+	gpuva_remove(op->va);
+}
+
+void gpuva_op_remap_to_unmap_range(const struct gpuva_op_remap *op,
+				   uint64_t *start, uint64_t *range)
+{
+	const struct gpuva *va = op->unmap->va;
+	uint64_t first = op->prev ? op->prev->va.addr + op->prev->va.range :
+				    va->va.addr;
+	uint64_t end = op->next ? op->next->va.addr : va_end(va);
+
+	*start = first;
+	*range = end - first;
+}
+
+static uint64_t map_end(const struct gpuva_op_map *map)
+{
+	return map->va.addr + map->va.range;
+}
+
+/*
+ * The op's pieces lie at the old mapping's ends and leave a hole between
+ * them, and the caller passes a mapping for each piece it has.
+ */
+static bool remap_valid(const struct gpuva *prev, const struct gpuva *next,
+			const struct gpuva_op_remap *op)
+{
+	const struct gpuva *va = op->unmap ? op->unmap->va : NULL;
+	uint64_t hole_start, hole_range;
+
+	if (!va || !va->vm || !!prev != !!op->prev || !!next != !!op->next)
+		return false;
+	if (op->prev && (op->prev->va.addr != va->va.addr ||
+			 !op->prev->va.range ||
+			 op->prev->va.range >= va->va.range))
+		return false;
+	if (op->next && (map_end(op->next) != va_end(va) ||
+			 op->next->va.addr <= va->va.addr))
+		return false;
+	gpuva_op_remap_to_unmap_range(op, &hole_start, &hole_range);
+	return hole_start >= va->va.addr && hole_range &&
+	       hole_start + hole_range <= va_end(va);
+}
+
+/*
+ * One store that may need memory comes first and changes nothing a reader
+ * cares about in the kept pieces: the hole becomes a placeholder, which
+ * splits the old mapping's slot around it. The pieces then take over their
+ * slots in place, so a reader looking up an address in a kept piece finds
+ * the old mapping or the new piece, never nothing.
+ */
+int gpuva_remap(struct gpuva *prev, struct gpuva *next,
+		const struct gpuva_op_remap *op)
+{
+	uint64_t hole_start, hole_range;
+	struct gpuva *va;
+	struct gpuvm *vm;
+	int ret;
+
+	if (!op || !remap_valid(prev, next, op))
+		return -EINVAL;
+	va = op->unmap->va;
+	vm = va->vm;
+	gpuvm_assert_locked(vm, __func__);
+	gpuva_op_remap_to_unmap_range(op, &hole_start, &hole_range);
+	ret = tree_store(vm, hole_start, hole_range, XA_ZERO_ENTRY, GFP_KERNEL);
+	if (ret)
+		return ret;
+	if (prev) {
+		va_from_op(prev, op->prev);
+		prev->vm = vm;
+		tree_replace(vm, prev->va.addr, prev->va.range, prev);
+	}
+	if (next) {
+		va_from_op(next, op->next);
+		next->vm = vm;
+		tree_replace(vm, next->va.addr, next->va.range, next);
+	}
+	/* Between two pieces the hole frees in place; else merging waits. */
+	if (prev && next)
+		tree_replace(vm, hole_start, hole_range, NULL);
+	else
+		pending_add(vm, hole_start, hole_start + hole_range);
+	count_mappings(vm, !!prev + !!next - 1);
+	return 0;
+}
