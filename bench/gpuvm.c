@@ -24,12 +24,18 @@
  *                 given per op, / 17)
  *   unmap_mid     gpuvm_sm_unmap_ops_create() of 16 KiB in the middle of
  *                 one mapping (REMAP with prev and next), applied, freed
+ *   reference     one random memory access (a pointer chase through
+ *                 128 MiB), to read the lookups against: a lookup at 1M
+ *                 mappings misses the cache on its last levels and on the
+ *                 struct gpuva
  *   memory        bytes per mapping: tree nodes (mt_cache_stats()
  *                 nodes_live * 256, after the build and after the timed
  *                 mutations), struct gpuva, the vm_bo share
  *
  * Every mutation is timed alone with clock_gettime() (its own cost, printed,
- * is not subtracted), under the VM lock taken around the whole phase; the
+ * is not subtracted), under the VM lock, and ends with gpuvm_unlock() +
+ * gpuvm_lock() inside the timing: a driver releases the lock after a bind,
+ * and the unlock merges the ranges the request unmapped. The
  * five kinds (split, split by phases, split by callbacks, cover16,
  * unmap_mid) take turns, as the four lookup forms do batch by batch, so
  * that the machine's noise falls on all alike. Each request picks a random
@@ -150,6 +156,7 @@ enum rfig {
 	RF_SCALE_LOOKUP, RF_SCALE_LOOKUP_BATCH, RF_SCALE_SPLIT,
 	RF_SCALE_COVER16, RF_SCALE_UNMAP_MID, RF_SECTION_COST,
 	RF_NOVA_LOOKUP, RF_NOVA_LOOKUP_BATCH, RF_NOVA_MEM_TREE,
+	RF_LOOKUP_MISSES,
 	NR_RF
 };
 
@@ -171,6 +178,8 @@ static const struct fig_desc rfig_desc[NR_RF] = {
 		"lookup batch: no_va_alloc / default", U_RATIO, 0 },
 	[RF_NOVA_MEM_TREE] = { "no_va_alloc_mem_tree",
 		"tree bytes: no_va_alloc / default", U_RATIO, 0 },
+	[RF_LOOKUP_MISSES] = { "lookup_per_memory_access",
+		"lookup / one random memory access", U_RATIO, 0 },
 };
 
 struct figure {
@@ -182,7 +191,7 @@ struct figure {
 
 static struct figure sfig[NR_SPACES][NR_SF];
 static struct figure rfig[NR_RF];
-static struct figure clock_fig;
+static struct figure clock_fig, memory_fig;
 
 static void put(struct figure *f, unsigned long n, double value)
 {
@@ -898,6 +907,41 @@ static double clock_cost(void)
 	return med;
 }
 
+#define CHASE_BYTES	(128UL << 20)
+#define CHASE_STEPS	2000000UL
+
+/*
+ * What one random access to memory costs on this machine: a pointer chase
+ * through 128 MiB in one random cycle (each step a dependent load of a new
+ * cache line), in ns per step. A lookup at 1M mappings cannot take less
+ * than the accesses its walk and its struct gpuva miss in the cache.
+ */
+static double memory_cost(struct rng *r)
+{
+	const unsigned long lines = CHASE_BYTES / 64, stride = 64 / sizeof(size_t);
+	size_t *cell = xmalloc(CHASE_BYTES), pos = 0;
+	uint64_t t0, t1;
+
+	/* Sattolo's shuffle: one cycle through every line. */
+	for (unsigned long i = 0; i < lines; i++)
+		cell[i * stride] = i;
+	for (unsigned long i = lines - 1; i > 0; i--) {
+		unsigned long j = rng_below(r, i);
+		size_t t = cell[i * stride];
+
+		cell[i * stride] = cell[j * stride];
+		cell[j * stride] = t;
+	}
+	t0 = now_ns();
+	for (unsigned long k = 0; k < CHASE_STEPS; k++)
+		pos = cell[pos * stride];
+	t1 = now_ns();
+	if (pos >= lines)
+		bench_fail("gpuvm: the pointer chase left its array");
+	free(cell);
+	return (double)(t1 - t0) / (double)CHASE_STEPS;
+}
+
 /* One space: build, lookups, (mutations), memory, teardown. */
 static void run_space(enum space_id sp, unsigned long n, uint64_t seed,
 		      unsigned int run, unsigned int runs)
@@ -935,6 +979,10 @@ static void run_space(enum space_id sp, unsigned long n, uint64_t seed,
 
 static const struct fig_desc clock_desc = {
 	"clock", "reference: one clock_gettime, ns", U_NS, 0,
+};
+
+static const struct fig_desc memory_desc = {
+	"memory_access", "reference: random access, 128 MiB", U_NS, 0,
 };
 
 /* The result line; sorts f->v, so v[0] is the min from here on. */
@@ -980,6 +1028,7 @@ static void print_results(unsigned long n, unsigned long small,
 	for (int j = 0; j < NR_RF; j++)
 		print_result_line("gpuvm", &rfig_desc[j], &rfig[j]);
 	print_result_line("gpuvm", &clock_desc, &clock_fig);
+	print_result_line("gpuvm", &memory_desc, &memory_fig);
 
 	printf("\ngpuvm: a VA space of 2^47 bytes, n mappings of 64 KiB in "
 	       "%lu clusters, %lu private BOs,\nbuilt with gpuva_insert + "
@@ -1006,6 +1055,7 @@ static void print_results(unsigned long n, unsigned long small,
 	for (int j = 0; j < NR_RF; j++)
 		print_row("ratio", &rfig_desc[j], &rfig[j], false);
 	print_row("clock", &clock_desc, &clock_fig, false);
+	print_row("memory", &memory_desc, &memory_fig, false);
 	fflush(stdout);
 }
 
@@ -1029,6 +1079,8 @@ void run_gpuvm(unsigned long n, unsigned int runs, uint64_t seed)
 	}
 	clock_fig.v = xcalloc(runs, sizeof(double));
 	clock_fig.nv = 0;
+	memory_fig.v = xcalloc(runs, sizeof(double));
+	memory_fig.nv = 0;
 
 	for (unsigned int run = 0; run < runs; run++) {
 		uint64_t s = seed + 0x100000001ULL * run + 0x69aULL;
@@ -1036,7 +1088,11 @@ void run_gpuvm(unsigned long n, unsigned int runs, uint64_t seed)
 		struct figure (*S)[NR_SF] = &sfig[SP_SMALL];
 		struct figure (*N)[NR_SF] = &sfig[SP_NOVA];
 
+		struct rng chase;
+
+		rng_seed(&chase, s);
 		put(&clock_fig, 0, clock_cost());
+		put(&memory_fig, 0, memory_cost(&chase));
 		run_space(SP_LARGE, n, s, run, runs);
 		run_space(SP_NOVA, n, s + 1, run, runs);
 		run_space(SP_SMALL, small, s + 2, run, runs);
@@ -1061,6 +1117,8 @@ void run_gpuvm(unsigned long n, unsigned int runs, uint64_t seed)
 		    last(&(*L)[SF_LOOKUP_BATCH]));
 		put(&rfig[RF_NOVA_MEM_TREE], n, last(&(*N)[SF_MEM_TREE]) /
 		    last(&(*L)[SF_MEM_TREE]));
+		put(&rfig[RF_LOOKUP_MISSES], n, last(&(*L)[SF_LOOKUP]) /
+		    last(&memory_fig));
 		/* Per-run figures, to tell a noisy run from a steady one. */
 		fprintf(stderr, "# gpuvm run %u/%u: split %.0f ns, cover16 "
 			"%.0f ns, unmap_mid %.0f ns, lookup %.1f ns "
@@ -1076,4 +1134,5 @@ void run_gpuvm(unsigned long n, unsigned int runs, uint64_t seed)
 	for (int j = 0; j < NR_RF; j++)
 		free(rfig[j].v);
 	free(clock_fig.v);
+	free(memory_fig.v);
 }

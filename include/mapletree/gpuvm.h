@@ -20,7 +20,10 @@
  *  - "RCU": the caller is inside an RCU read-side section of the flavour
  *    given to mt_set_rcu_flavor() (mt_rcu_read_lock()), or holds the VM
  *    lock. Mappings found are valid until the section ends, because removed
- *    mappings are freed after a grace period (gpuva_free_rcu()).
+ *    mappings are freed after a grace period (gpuva_free_rcu()). A reader
+ *    without the VM lock may read a mapping's va, bo and bo_offset, and
+ *    gpuva_invalidated(); its links (vm_bo, bo_entry) belong to the
+ *    writer.
  *  - "May allocate": the call may call the system allocator (and counts
  *    as an allocation for mt_fault_inject() and forbidden sections).
  *
@@ -164,9 +167,10 @@ bool gpuva_invalidated(const struct gpuva *va);
 /*
  * gpuva_free_rcu() - Free @va with its VA space's ops->va_free (free() if
  * NULL) once every RCU reader that may have found it is done. @va must be
- * removed and unlinked. The VA space must stay alive until the callback
- * has run; its final gpuvm_put() waits for that. Context: any; no
- * allocation.
+ * removed and unlinked. Under the VM lock the frees are batched and the
+ * grace period starts at gpuvm_unlock(). The VA space must stay alive
+ * until the callback has run; its final gpuvm_put() waits for that.
+ * Context: any; no allocation.
  */
 void gpuva_free_rcu(struct gpuva *va);
 
@@ -229,7 +233,9 @@ struct gpuva *gpuvm_iter_next(struct gpuvm *vm, uint64_t *next, uint64_t end);
  * Driver hooks. Every member may be NULL: allocation hooks then use
  * malloc()/free(); the split/merge step callbacks are needed only by
  * gpuvm_sm_map()/gpuvm_sm_unmap(), and vm_bo_validate only by
- * gpuvm_validate().
+ * gpuvm_validate(). va_free runs from an RCU callback and vm_bo_free from
+ * gpuvm_bo_put(); neither may take the VM lock (the final gpuvm_put()
+ * waits for pending frees while holding it).
  */
 struct gpuvm_ops {
 	/* Called by the final gpuvm_put(), after teardown. */
@@ -287,6 +293,7 @@ struct gpuvm {
 	/* Removed mappings not yet merged into free space; VM lock. */
 	struct gpuvm_range pending[GPUVM_PENDING_MAX];
 	unsigned int nr_pending;
+	struct gpuva *free_batch;	/* freed under the VM lock; VM lock */
 };
 
 /*
@@ -358,11 +365,11 @@ struct gpuvm_bo {
 	struct gpuvm_bo_handle *obj;
 	long refcount;			/* atomic */
 	bool evicted;			/* evict lock */
+	unsigned long evictions;	/* evict lock; private */
 	struct cds_list_head gpuvas;	/* struct gpuva.bo_entry; VM lock */
 	struct cds_list_head obj_entry;	/* in obj->vm_bos; obj lock */
 	struct cds_list_head extobj_entry;
 	struct cds_list_head evict_entry;
-	struct gpuvm_rcu_head rcu;
 };
 
 /*
@@ -405,17 +412,19 @@ struct gpuvm_bo *gpuvm_bo_get(struct gpuvm_bo *vm_bo);
 /*
  * gpuvm_bo_put() - Drop a reference. The last one takes the vm_bo off the
  * BO's list and the space's external-object and evicted lists, frees it
- * after a grace period (ops->vm_bo_free, or free()) and drops its
- * reference on the VA space. Return: true if it was the last.
- * Context: any thread not holding the BO's lock; no allocation.
+ * (ops->vm_bo_free, or free()) and drops its reference on the VA space,
+ * which may be the space's last (see gpuvm_put()). Return: true if it was
+ * the last. Context: any thread not holding the BO's lock or the space's
+ * list locks; no allocation.
  */
 bool gpuvm_bo_put(struct gpuvm_bo *vm_bo);
 
 /*
- * gpuvm_bo_evict() - Mark @vm_bo evicted (on the space's evicted list, and
- * its mappings GPUVA_INVALIDATED is left to the driver) or resident again.
- * gpuvm_bo_handle_evict() - The same for every VA space @obj is in.
- * Context: any thread; the VM lock is not needed.
+ * gpuvm_bo_evict() - Mark @vm_bo evicted (it joins its VA space's evicted
+ * list) or resident again (it leaves it). Marking the mappings
+ * GPUVA_INVALIDATED is the driver's business.
+ * gpuvm_bo_handle_evict() - The same for the vm_bo of every VA space @obj
+ * is in. Context: any thread; the VM lock is not needed; no allocation.
  */
 void gpuvm_bo_evict(struct gpuvm_bo *vm_bo, bool evict);
 void gpuvm_bo_handle_evict(struct gpuvm_bo_handle *obj, bool evict);
@@ -564,7 +573,11 @@ int gpuvm_sm_unmap_ops_create(struct gpuvm *vm, uint64_t addr, uint64_t range,
  * crossing an edge of the request gets a REMAP keeping its outside piece
  * and a MAP of its covered piece carrying only the request's flags (no BO);
  * wholly covered mappings get nothing. No UNMAP; at most 2 REMAP + 2 MAP,
- * in address order. Context, return: as gpuvm_sm_map_ops_create().
+ * in address order. The request's bo and bo_offset are not used (a flag
+ * such as GPUVA_SPARSE must be in its flags to reach the MAP ops).
+ * Context: VM lock; may allocate. Return: 0; -EINVAL (the range is not
+ * valid in the space, or @out is NULL); -ENOMEM (everything made is
+ * freed).
  */
 int gpuvm_madvise_ops_create(struct gpuvm *vm, const struct gpuvm_map_req *req,
 			     struct gpuva_ops **out);
@@ -579,7 +592,8 @@ int gpuvm_prefetch_ops_create(struct gpuvm *vm, uint64_t addr, uint64_t range,
 
 /*
  * gpuvm_bo_unmap_ops_create() - An UNMAP op (keep = false) for each mapping
- * of @vm_bo. Context: VM lock; may allocate. Return: 0; -ENOMEM.
+ * of @vm_bo. Context: VM lock; may allocate. Return: 0; -EINVAL (@out is
+ * NULL); -ENOMEM (everything made is freed).
  */
 int gpuvm_bo_unmap_ops_create(struct gpuvm_bo *vm_bo, struct gpuva_ops **out);
 
@@ -644,8 +658,8 @@ struct gpuvm_va_alloc_req {
  * mappings and outside the reserved region. Changes no mapping; merges
  * the ranges of removed mappings into free space first, as gpuvm_unlock()
  * does. Context: VM lock; may allocate.
- * Return: 0; -EINVAL (zero size, bad alignment or boundary, a window that
- * leaves the space); -ENOSPC (no fit).
+ * Return: 0; -EINVAL (zero size, bad alignment or boundary, unknown flags,
+ * a window that leaves the space); -ENOSPC (no fit).
  */
 int gpuvm_va_find_free(struct gpuvm *vm, const struct gpuvm_va_alloc_req *req,
 		       uint64_t *addr);

@@ -161,11 +161,6 @@ struct gpuvm_bo *gpuvm_bo_get(struct gpuvm_bo *vm_bo)
 	return vm_bo;
 }
 
-static void free_vm_bo_rcu(struct rcu_head *head)
-{
-	free_vm_bo(gpuvm_rcu_owner(head, struct gpuvm_bo, rcu));
-}
-
 /* Off every list, under the locks that guard them. */
 static void unlist_vm_bo(struct gpuvm_bo *vm_bo)
 {
@@ -194,8 +189,8 @@ bool gpuvm_bo_put(struct gpuvm_bo *vm_bo)
 		return false;
 	vm = vm_bo->vm;
 	unlist_vm_bo(vm_bo);
-	/* Readers may have reached it through a mapping they looked up. */
-	gpuvm_call_rcu(&vm_bo->rcu, free_vm_bo_rcu);
+	/* Lock-free readers never follow a mapping's vm_bo: free it now. */
+	free_vm_bo(vm_bo);
 	gpuvm_put(vm);
 	return true;
 }
@@ -233,6 +228,7 @@ void gpuvm_bo_evict(struct gpuvm_bo *vm_bo, bool evict)
 
 	pthread_mutex_lock(&vm->evict.lock);
 	vm_bo->evicted = evict;
+	vm_bo->evictions += evict;
 	if (evict && cds_list_empty(&vm_bo->evict_entry))
 		cds_list_add_tail(&vm_bo->evict_entry, &vm->evict.list);
 	else if (!evict && !cds_list_empty(&vm_bo->evict_entry))
@@ -250,19 +246,38 @@ void gpuvm_bo_handle_evict(struct gpuvm_bo_handle *obj, bool evict)
 	pthread_mutex_unlock(&obj->lock);
 }
 
-/* The first evicted vm_bo, with a reference, or NULL. */
-static struct gpuvm_bo *first_evicted(struct gpuvm *vm)
+/*
+ * The first evicted vm_bo, with a reference, and how many evictions it had
+ * seen; NULL if none.
+ */
+static struct gpuvm_bo *first_evicted(struct gpuvm *vm,
+				      unsigned long *evictions)
 {
 	struct gpuvm_bo *vm_bo;
 
 	pthread_mutex_lock(&vm->evict.lock);
 	cds_list_for_each_entry(vm_bo, &vm->evict.list, evict_entry)
-		if (get_unless_zero(&vm_bo->refcount))
+		if (get_unless_zero(&vm_bo->refcount)) {
+			*evictions = vm_bo->evictions;
 			goto out;
+		}
 	vm_bo = NULL;
 out:
 	pthread_mutex_unlock(&vm->evict.lock);
 	return vm_bo;
+}
+
+/* Resident again, unless it was evicted again while being validated. */
+static void validated(struct gpuvm_bo *vm_bo, unsigned long evictions)
+{
+	struct gpuvm *vm = vm_bo->vm;
+
+	pthread_mutex_lock(&vm->evict.lock);
+	if (vm_bo->evictions == evictions) {
+		vm_bo->evicted = false;
+		cds_list_del_init(&vm_bo->evict_entry);
+	}
+	pthread_mutex_unlock(&vm->evict.lock);
 }
 
 /*
@@ -271,14 +286,15 @@ out:
  */
 int gpuvm_validate(struct gpuvm *vm, void *priv)
 {
+	unsigned long evictions;
 	struct gpuvm_bo *vm_bo;
 	int ret = 0;
 
-	while ((vm_bo = first_evicted(vm))) {
+	while ((vm_bo = first_evicted(vm, &evictions))) {
 		ret = vm->ops->vm_bo_validate ?
 		      vm->ops->vm_bo_validate(vm_bo, priv) : -EINVAL;
 		if (!ret)
-			gpuvm_bo_evict(vm_bo, false);
+			validated(vm_bo, evictions);
 		gpuvm_bo_put(vm_bo);
 		if (ret)
 			break;

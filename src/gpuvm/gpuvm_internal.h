@@ -29,7 +29,7 @@ static inline void *gpuvm_zalloc(size_t size)
 	return mt_alloc_check() ? NULL : calloc(1, size);
 }
 
-/* Abort with a message unless the caller holds @vm's lock (debug builds). */
+/* Abort with a message unless the caller holds @vm's lock. */
 void gpuvm_assert_locked(struct gpuvm *vm, const char *func);
 
 /* Report a misuse or a broken invariant and abort. */

@@ -139,6 +139,8 @@ void gpuva_init(struct gpuva *va, uint64_t addr, uint64_t range,
 
 void gpuva_invalidate(struct gpuva *va, bool invalidate)
 {
+	if (va->vm)
+		gpuvm_assert_locked(va->vm, __func__);
 	if (invalidate)
 		__atomic_fetch_or(&va->flags, GPUVA_INVALIDATED,
 				  __ATOMIC_RELAXED);

@@ -19,6 +19,54 @@
 _Static_assert(sizeof(struct rcu_head) <= sizeof(struct gpuvm_rcu_head),
 	       "struct gpuvm_rcu_head has room for an rcu_head");
 
+/* ---- Freeing mappings after readers are done ---------------------------- */
+
+static void va_free_now(struct gpuvm *vm, struct gpuva *va)
+{
+	if (vm && vm->ops->va_free)
+		vm->ops->va_free(va);
+	else
+		free(va);
+}
+
+/*
+ * Mappings freed under the VM lock wait in a batch, chained through
+ * bo_entry.next (free once they are unlinked), and go to RCU in one
+ * callback when the lock is released: one call_rcu() per bind, not one
+ * per mapping.
+ */
+static void va_free_batch_cb(struct rcu_head *head)
+{
+	struct gpuva *va = gpuvm_rcu_owner(head, struct gpuva, rcu);
+
+	while (va) {
+		struct gpuva *next = (struct gpuva *)va->bo_entry.next;
+
+		va_free_now(va->vm, va);
+		va = next;
+	}
+}
+
+void gpuva_free_rcu(struct gpuva *va)
+{
+	struct gpuvm *vm = va->vm;
+
+	if (vm && gpuvm_is_locked(vm)) {
+		va->bo_entry.next = (struct cds_list_head *)vm->free_batch;
+		vm->free_batch = va;
+		return;
+	}
+	va->bo_entry.next = NULL;
+	gpuvm_call_rcu(&va->rcu, va_free_batch_cb);
+}
+
+static void flush_frees(struct gpuvm *vm)
+{
+	if (vm->free_batch)
+		gpuvm_call_rcu(&vm->free_batch->rcu, va_free_batch_cb);
+	vm->free_batch = NULL;
+}
+
 /* ---- The VM lock: the tree's external lock ------------------------------ */
 
 static struct gpuvm *lock_vm(void *lock)
@@ -48,6 +96,7 @@ void gpuvm_unlock(struct gpuvm *vm)
 {
 	gpuvm_assert_locked(vm, __func__);
 	gpuvm_clear_placeholders(vm);
+	flush_frees(vm);
 	unlock(vm);
 }
 
@@ -196,26 +245,6 @@ struct gpuvm *gpuvm_get(struct gpuvm *vm)
 	return vm;
 }
 
-static void va_free_now(struct gpuvm *vm, struct gpuva *va)
-{
-	if (vm && vm->ops->va_free)
-		vm->ops->va_free(va);
-	else
-		free(va);
-}
-
-static void va_free_rcu_cb(struct rcu_head *head)
-{
-	struct gpuva *va = gpuvm_rcu_owner(head, struct gpuva, rcu);
-
-	va_free_now(va->vm, va);
-}
-
-void gpuva_free_rcu(struct gpuva *va)
-{
-	gpuvm_call_rcu(&va->rcu, va_free_rcu_cb);
-}
-
 /* The last reference is gone: free what is left, then the space. */
 static void gpuvm_teardown(struct gpuvm *vm)
 {
@@ -239,6 +268,7 @@ static void gpuvm_teardown(struct gpuvm *vm)
 		gpuva_free_rcu(va);
 	}
 	__mt_destroy(&vm->mt);
+	flush_frees(vm);
 	/* The frees above, and any earlier ones, read vm->ops. */
 	mt_rcu_barrier(&vm->mt);
 	gpuvm_unlock(vm);

@@ -44,6 +44,8 @@ void mt_rcu_read_lock(void)
  * unlock are not seen).
  */
 static char mt_tsan_grace_period;
+/* ... and that a callback happens before mt_rcu_barrier() returns. */
+static char mt_tsan_barrier;
 #endif
 
 void mt_rcu_read_unlock(void)
@@ -64,6 +66,9 @@ static void mt_free_batch(struct rcu_head *head)
 	__tsan_acquire(&mt_tsan_grace_period);
 #endif
 	mt_node_free_batch(batch);
+#ifdef MT_TSAN
+	__tsan_release(&mt_tsan_barrier);
+#endif
 }
 
 #ifdef MT_TSAN
@@ -86,6 +91,7 @@ static void mt_tsan_call_run(struct rcu_head *rcu)
 	__tsan_acquire(&mt_tsan_grace_period);
 	call->fn(call->head);
 	free(call);
+	__tsan_release(&mt_tsan_barrier);
 }
 #endif
 
@@ -156,4 +162,7 @@ void mt_rcu_barrier(struct maple_tree *mt)
 			mtree_unlock(mt);
 	}
 	mt_flavor->barrier();
+#ifdef MT_TSAN
+	__tsan_acquire(&mt_tsan_barrier);
+#endif
 }

@@ -1318,9 +1318,12 @@ static void test_alloc_random(uint64_t *rng, long spaces)
 
 			gpuvm_for_each_va(va, vms[v])
 				del(va);
-			gpuvm_unlock(vms[v]);
-			gpuvm_put(vms[v]);
 		}
+		/* Both unlocked before either goes (one lock order only). */
+		gpuvm_unlock(vms[1]);
+		gpuvm_unlock(vms[0]);
+		gpuvm_put(vms[0]);
+		gpuvm_put(vms[1]);
 	}
 	rcu_wait_frees();
 }
@@ -1480,6 +1483,88 @@ static void test_alloc_edges(void)
 	}
 }
 
+/* Slots of the tree that hold the placeholder XA_ZERO_ENTRY in [lo, hi]. */
+static unsigned long count_placeholders(struct gpuvm *vm, uint64_t lo,
+					uint64_t hi)
+{
+	MA_STATE(mas, gpuvm_tree(vm), lo, lo);
+	unsigned long n = 0;
+	void *entry;
+
+	mas_for_each(&mas, entry, hi)
+		n += xa_is_zero(entry);
+	return n;
+}
+
+/*
+ * Removed mappings read as unmapped at once and join the free space when
+ * the VM lock is released (or before a gap search), one store per run of
+ * adjacent ranges, even when more runs are pending than the VA space
+ * tracks one by one.
+ */
+static void test_placeholders(void)
+{
+	const uint64_t page = 0x1000, reserve = 0x80000;
+	struct gpuvm_va_alloc_req req = { .size = reserve - page };
+	struct gpuva *va[60];
+	struct gpuvm *vm = calloc(1, sizeof(*vm));
+	uint64_t addr;
+	int i;
+
+	CHECK_EQ(gpuvm_init(vm, "placeholders", 0, 0, 1 << 20, reserve, page,
+			    &bare_ops), 0);
+	gpuvm_lock(vm);
+	/* 20 adjacent mappings from 0x1000, then 40 with holes between. */
+	for (i = 0; i < 60; i++) {
+		uint64_t at = i < 20 ? page * (1 + i) : page * (2 * i + 1);
+
+		va[i] = calloc(1, sizeof(*va[i]));
+		atomic_fetch_add(&n_va_alloc, 1);
+		gpuva_init(va[i], at, page, NULL, 0);
+		CHECK_EQ(gpuva_insert(vm, va[i]), 0);
+	}
+	for (i = 0; i < 60; i++) {
+		uint64_t at = va[i]->va.addr;
+
+		gpuva_remove(va[i]);
+		CHECK(gpuvm_lookup(vm, at) == NULL);
+		gpuva_free_rcu(va[i]);
+	}
+	CHECK_EQ(gpuvm_mapping_count(vm), 0);
+	CHECK(count_placeholders(vm, 0, reserve - 1) > 0);
+	CHECK(gpuva_find_first(vm, 0, reserve) == NULL);
+	gpuvm_unlock(vm);
+
+	gpuvm_lock(vm);
+	/* Only the reserved region is left, and the free space is whole. */
+	CHECK_EQ(count_placeholders(vm, 0, UINT64_MAX), 1);
+	{
+		MA_STATE(mas, gpuvm_tree(vm), page, page);
+
+		CHECK(mas_walk(&mas) == NULL);
+		CHECK_EQ(mas.index, 0);
+		CHECK_EQ(mas.last, reserve - 1);
+	}
+	CHECK_EQ(mt_validate(gpuvm_tree(vm)), 0);
+	CHECK_EQ(gpuvm_va_find_free(vm, &req, &addr), 0);
+	CHECK_EQ(addr, 0);
+
+	/* A gap search under the same lock sees the space a removal freed. */
+	va[0] = calloc(1, sizeof(*va[0]));
+	atomic_fetch_add(&n_va_alloc, 1);
+	gpuva_init(va[0], 0, reserve, NULL, 0);
+	CHECK_EQ(gpuva_insert(vm, va[0]), 0);
+	CHECK_EQ(gpuvm_va_find_free(vm, &req, &addr), 0);
+	CHECK_EQ(addr, reserve + page);
+	gpuva_remove(va[0]);
+	gpuva_free_rcu(va[0]);
+	CHECK_EQ(gpuvm_va_find_free(vm, &req, &addr), 0);
+	CHECK_EQ(addr, 0);
+	CHECK_EQ(count_placeholders(vm, 0, UINT64_MAX), 1);
+	gpuvm_unlock(vm);
+	gpuvm_put(vm);
+}
+
 int main(void)
 {
 	uint64_t rng = harness_seed("test_gpuvm_bo");
@@ -1500,6 +1585,7 @@ int main(void)
 	test_lock();
 	test_alloc_edges();
 	test_alloc_random(&rng, spaces);
+	test_placeholders();
 
 	rcu_wait_frees();
 	CHECK_EQ(atomic_load(&n_va_alloc), atomic_load(&n_va_free));
