@@ -19,9 +19,10 @@
 #
 # Test programs are found in the build, not listed here: every executable
 # target named test_* defined under tests/ is a suite (see tests/meson.build).
-# Convention: a suite whose name contains "rcu", "torture", "gap" or
-# "compact" exercises concurrent readers and writers (test_gap's search
-# under RCU, test_compact's moves under readers); those run under TSan.
+# Convention: a suite whose name contains "rcu", "torture", "gap",
+# "compact", "fence" or "bind" exercises concurrent threads (test_gap's
+# search under RCU, test_compact's moves under readers, the VA manager's
+# fences and bind queue); those run under TSan.
 #
 # Each suite ends with "N passed, N failed"; tests/run_suites.sh sums them per
 # configuration. A configuration that fails to build, or a suite that crashes,
@@ -271,10 +272,10 @@ if want asan; then
 fi
 
 if want tsan; then
-	echo "##### tsan: build-tsan ($san_cc, thread), concurrency suites (*rcu*, *torture*, *gap*, *compact*)"
+	echo "##### tsan: build-tsan ($san_cc, thread), concurrency suites (*rcu*, *torture*, *gap*, *compact*, *fence*, *bind*)"
 	if CC=$san_cc build build-tsan --buildtype=debugoptimized \
 		-Db_ndebug=false -Db_sanitize=thread -Db_lundef=false; then
-		suites build-tsan | grep -E '/[^/]*(rcu|torture|gap|compact)[^/]*$' \
+		suites build-tsan | grep -E '/[^/]*(rcu|torture|gap|compact|fence|bind)[^/]*$' \
 			>"$lists/tsan" || true
 		tsan_opts="halt_on_error=1 second_deadlock_stack=1"
 		if [ -f tests/tsan.supp ]; then

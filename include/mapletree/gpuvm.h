@@ -256,6 +256,8 @@ struct gpuvm_ops {
 	int (*sm_step_unmap)(struct gpuva_op *op, void *priv);
 	/* Told of each mapping still present at teardown, before it is freed. */
 	void (*va_leftover)(struct gpuvm *vm, struct gpuva *va);
+	/* Allocates the mappings a bind queue makes (with va_free: embed). */
+	struct gpuva *(*va_alloc)(void);
 };
 
 #define GPUVM_NO_VA_ALLOCATOR	(1u << 0)	/* no gap tracking: gpuvm_va_alloc()
@@ -266,7 +268,7 @@ struct gpuvm_range {
 	uint64_t start, end;
 };
 
-#define GPUVM_PENDING_MAX	8
+#define GPUVM_PENDING_MAX	16
 
 /*
  * A VA space [mm_start, mm_start + mm_range), with an optional reserved
@@ -294,6 +296,8 @@ struct gpuvm {
 	struct gpuvm_range pending[GPUVM_PENDING_MAX];
 	unsigned int nr_pending;
 	struct gpuva *free_batch;	/* freed under the VM lock; VM lock */
+	struct maple_tree boundaries;	/* addresses pending binds split at */
+	int unusable;			/* atomic: a bind failed to run */
 };
 
 /*
@@ -673,6 +677,213 @@ int gpuvm_va_find_free(struct gpuvm *vm, const struct gpuvm_va_alloc_req *req,
  */
 int gpuvm_va_alloc(struct gpuvm *vm, struct gpuva *va,
 		   const struct gpuvm_va_alloc_req *req);
+
+/* ---- Fences ------------------------------------------------------------- */
+
+/*
+ * A fence: a one-shot event that is signalled once, with an error or
+ * without, that threads can wait for and that runs callbacks when it is
+ * signalled. Reference counted; opaque.
+ */
+struct gpuvm_fence;
+struct gpuvm_fence_cb;
+
+typedef void (*gpuvm_fence_func_t)(struct gpuvm_fence *fence,
+				   struct gpuvm_fence_cb *cb);
+
+/* A callback on a fence. The caller owns the storage (embed it). */
+struct gpuvm_fence_cb {
+	struct cds_list_head node;
+	gpuvm_fence_func_t func;
+};
+
+/*
+ * gpuvm_fence_create() - A new unsignalled fence with one reference.
+ * Context: any; may allocate. Return: the fence, or NULL (out of memory).
+ */
+struct gpuvm_fence *gpuvm_fence_create(void);
+
+/* gpuvm_fence_get() - Take a reference; returns @fence. Context: any. */
+struct gpuvm_fence *gpuvm_fence_get(struct gpuvm_fence *fence);
+
+/* gpuvm_fence_put() - Drop a reference; the last frees it. NULL is ok. */
+void gpuvm_fence_put(struct gpuvm_fence *fence);
+
+/*
+ * gpuvm_fence_signal() - Signal @fence with @error (0, or a negative
+ * errno), wake its waiters and run its callbacks, in the calling thread,
+ * in the order they were added, with no lock held.
+ * Context: any, fence-signalling sections included; no allocation.
+ * Return: 0; -EINVAL if @error is positive or the fence was signalled.
+ */
+int gpuvm_fence_signal(struct gpuvm_fence *fence, int error);
+
+/*
+ * gpuvm_fence_status() - 0 while unsignalled, 1 once signalled without an
+ * error, the (negative) error once signalled with one. Context: any.
+ */
+int gpuvm_fence_status(struct gpuvm_fence *fence);
+
+/*
+ * gpuvm_fence_wait() - Wait until @fence is signalled, at most
+ * @timeout_ns nanoseconds (negative: without limit; 0: just test).
+ * Context: a thread that may block, not in a fence-signalling section.
+ * Return: 0 once signalled (see gpuvm_fence_status() for its error);
+ * -ETIMEDOUT.
+ */
+int gpuvm_fence_wait(struct gpuvm_fence *fence, int64_t timeout_ns);
+
+/*
+ * gpuvm_fence_add_callback() - Have @func(@fence, @cb) called when
+ * @fence is signalled. Context: any; no allocation. Return: 0; -ENOENT if
+ * the fence is already signalled (@func is not called).
+ */
+int gpuvm_fence_add_callback(struct gpuvm_fence *fence,
+			     struct gpuvm_fence_cb *cb, gpuvm_fence_func_t func);
+
+/*
+ * gpuvm_fence_remove_callback() - Take @cb off @fence. Return: true if it
+ * was still waiting; false if the fence was signalled (the callback has
+ * run or is running).
+ */
+bool gpuvm_fence_remove_callback(struct gpuvm_fence *fence,
+				 struct gpuvm_fence_cb *cb);
+
+/*
+ * gpuvm_fence_begin_signalling() / gpuvm_fence_end_signalling() - Mark a
+ * fence-signalling critical section of the calling thread: code that
+ * other threads' fences wait on, which therefore must not wait for memory.
+ * Any allocation by the tree or the VA manager inside one is a bug: it is
+ * counted in mt_cache_stats().forbidden_allocs and, in debug builds,
+ * aborts with the call chain (see mt_alloc_forbid_begin()). Sections nest;
+ * pass end() the cookie begin() returned. Context: any thread.
+ */
+bool gpuvm_fence_begin_signalling(void);
+void gpuvm_fence_end_signalling(bool cookie);
+
+/* ---- Binding asynchronously --------------------------------------------- */
+
+/*
+ * How a bind queue applies a job:
+ *  - GPUVM_BIND_STAGED: the job's requests change the VA space at submit
+ *    (which may allocate); its run step only hands the operations to the
+ *    driver's page-table callback. A submit that fails undoes what it did.
+ *  - GPUVM_BIND_IMMEDIATE: the run step changes the VA space, against
+ *    whatever it holds by then (jobs submitted earlier may still be
+ *    pending at submit). The submit reserves everything the run step can
+ *    need (mappings, vm_bo references, and the tree's slot boundaries at
+ *    the requests' ends), so the run step allocates nothing.
+ */
+enum gpuvm_bind_mode {
+	GPUVM_BIND_STAGED,
+	GPUVM_BIND_IMMEDIATE,
+};
+
+enum gpuvm_bind_op {
+	GPUVM_BIND_MAP,
+	GPUVM_BIND_UNMAP,
+};
+
+/*
+ * One request of a job: map @bo (NULL: a sparse mapping) at @bo_offset
+ * over [addr, addr + range) with GPUVA_* @flags, or unmap that range.
+ * Requests of a job apply in order.
+ */
+struct gpuvm_bind_req {
+	enum gpuvm_bind_op op;
+	uint64_t addr, range;
+	struct gpuvm_bo_handle *bo;
+	uint64_t bo_offset;
+	uint32_t flags;
+};
+
+struct gpuvm_bind_ops {
+	/*
+	 * Update the page tables for one operation of the job being run,
+	 * in order, inside a fence-signalling section (no allocation): the
+	 * VA space already shows it; for REMAP and UNMAP the mapping
+	 * leaving is still valid. 0, or an error that fails the job and
+	 * makes the VA space unusable. May be NULL.
+	 */
+	int (*run_op)(void *priv, const struct gpuva_op *op);
+	/*
+	 * Called when a run step starts and when it ends, inside its
+	 * fence-signalling section (a test can make every allocation fail
+	 * there). May be NULL.
+	 */
+	void (*run_begin)(void *priv);
+	void (*run_end)(void *priv);
+};
+
+/* Counters of a bind queue, for reports. */
+struct gpuvm_bind_stats {
+	unsigned long jobs_submitted, jobs_done, jobs_failed;
+	unsigned long requests;			/* submitted */
+	size_t reserved_bytes;			/* held by pending jobs now */
+	size_t reserved_peak;			/* the most held at once */
+	unsigned long reserved_vas, used_vas;	/* mappings reserved, used */
+};
+
+struct gpuvm_bind_queue;
+
+/*
+ * gpuvm_bind_queue_create() - A queue of bind jobs on @vm in @mode, with
+ * @ops (may be NULL) called with @priv. It holds a reference on @vm. Its
+ * worker does not run until gpuvm_bind_queue_start(). Context: any; may
+ * allocate. Return: 0 with *@out set; -EINVAL; -ENOMEM.
+ */
+int gpuvm_bind_queue_create(struct gpuvm *vm, enum gpuvm_bind_mode mode,
+			    const struct gpuvm_bind_ops *ops, void *priv,
+			    struct gpuvm_bind_queue **out);
+
+/*
+ * gpuvm_bind_queue_start() - Start the worker thread, which runs the jobs
+ * one at a time in submission order, each once its in-fences are
+ * signalled. Return: 0; -EALREADY; -EAGAIN (no thread).
+ */
+int gpuvm_bind_queue_start(struct gpuvm_bind_queue *queue);
+
+/*
+ * gpuvm_bind_queue_stop() - Stop the worker after the job it is running;
+ * later jobs stay queued until the next start. Context: not the worker.
+ */
+void gpuvm_bind_queue_stop(struct gpuvm_bind_queue *queue);
+
+/*
+ * gpuvm_bind_queue_destroy() - Stop the worker and free the queue. Jobs
+ * still queued never run: their out-fences are signalled with
+ * -ECANCELED and their reservations released (a staged job's changes to
+ * the VA space, made at submit, stay). Drops the queue's reference on the
+ * VA space. Context: not the worker; may block.
+ */
+void gpuvm_bind_queue_destroy(struct gpuvm_bind_queue *queue);
+
+/*
+ * gpuvm_bind_submit() - Queue a job of @nr_reqs requests that runs after
+ * every fence of @in_fences (@nr_in of them) is signalled, and return its
+ * out-fence, signalled when it has run (with its error if it failed), in
+ * *@out_fence: the caller owns that reference. A failed in-fence fails
+ * the job with its error, unrun. In staged mode the VA space changes now.
+ * Context: any thread except the worker; takes the VM lock; may allocate.
+ * Return: 0; -EINVAL (an invalid request, as gpuva_insert() defines, or
+ * no request); -ENOMEM; -ENODEV (the VA space is unusable). On error
+ * nothing changed.
+ */
+int gpuvm_bind_submit(struct gpuvm_bind_queue *queue,
+		      const struct gpuvm_bind_req *reqs, unsigned int nr_reqs,
+		      struct gpuvm_fence *const *in_fences, unsigned int nr_in,
+		      struct gpuvm_fence **out_fence);
+
+/* gpuvm_bind_queue_stats() - A snapshot of @queue's counters. */
+void gpuvm_bind_queue_stats(struct gpuvm_bind_queue *queue,
+			    struct gpuvm_bind_stats *stats);
+
+/*
+ * gpuvm_unusable() - The error that made @vm unusable (a bind job's run
+ * step failed, like a lost device), or 0. Later jobs fail with -ENODEV.
+ * Context: any.
+ */
+int gpuvm_unusable(const struct gpuvm *vm);
 
 #pragma GCC visibility pop
 

@@ -586,6 +586,20 @@ void *mas_store(struct ma_state *mas, void *entry);
 int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp);
 
 /*
+ * mas_store_exact() - Store @entry over [index, last] only if that span
+ * is exactly one range the tree holds now and replacing it moves no
+ * boundary (a NULL @entry needs non-NULL neighbours in the same leaf,
+ * else it would merge with them): the entry is then replaced in place, in
+ * RCU mode too, so the store needs no node and cannot fail for lack of
+ * memory. An extension: the kernel has no such call. Pre-splitting a
+ * range (storing its entry over a part of it) makes the part exact.
+ * Context: caller holds the lock; no allocation.
+ * Return: 0; -EBUSY (not one range, or it would merge: nothing changed);
+ * -EINVAL (index > last, or a reserved internal @entry).
+ */
+int mas_store_exact(struct ma_state *mas, void *entry);
+
+/*
  * mas_preallocate() - Reserve in @mas every node that storing @entry over
  * [index, last] needs on the tree as it is now.
  * Context: caller holds the lock; may allocate as @gfp allows.

@@ -41,6 +41,38 @@ void gpuvm_bug(const char *what) __attribute__((noreturn));
  */
 void gpuvm_clear_placeholders(struct gpuvm *vm);
 
+/*
+ * Tidy the slots touching [start, end) now: merge the slots of split
+ * mappings and turn placeholders into free space, except across the
+ * boundaries pending binds need; what memory stops waits for the next
+ * gpuvm_clear_placeholders(). Caller: VM lock; may allocate.
+ */
+void gpuvm_tidy(struct gpuvm *vm, uint64_t start, uint64_t end);
+
+/* Remember [start, end) for the next gpuvm_clear_placeholders(). */
+void gpuvm_tidy_later(struct gpuvm *vm, uint64_t start, uint64_t end);
+
+/*
+ * Store @entry over every slot of [addr, addr + range) in place, each
+ * exactly. Caller: VM lock; no allocation. Return: 0, or -EFAULT if a slot
+ * crosses an end of the range (the slots before it are replaced).
+ */
+int gpuvm_replace_slots(struct gpuvm *vm, uint64_t addr, uint64_t range,
+			void *entry);
+
+/* Count @delta mappings in or out of @vm. Caller: VM lock. */
+void gpuvm_count_mappings(struct gpuvm *vm, long delta);
+
+/*
+ * The split/merge walk of a map (or, with @unmap, unmap) request, handing
+ * each op to @fn, which may change the tree. Allocates nothing.
+ */
+int gpuvm_sm_walk(struct gpuvm *vm, bool unmap, const struct gpuva_op_map *req,
+		  int (*fn)(void *priv, struct gpuva_op *op), void *priv);
+
+/* Release the VM lock without tidying (inside signalling sections). */
+void gpuvm_unlock_untidy(struct gpuvm *vm);
+
 /* Request checks shared by inserts and split/merge. */
 int gpuvm_check_map(const struct gpuvm *vm, const struct gpuva_op_map *map);
 

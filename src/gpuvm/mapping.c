@@ -13,12 +13,13 @@
  *    waits until gpuvm_unlock() (or a gap search), so the removals of one
  *    request merge in one store, and a MAP over the same range simply
  *    overwrites them. The ranges to clear are kept in the VA space, a
- *    few of them, widened when there are more: clearing looks only for
- *    placeholders (never the reserved region's) inside them.
+ *    few of them; when there are more, the two closest merge: tidying
+ *    looks only for what it can merge (never the reserved region, never
+ *    across a boundary a pending bind needs) inside them.
  */
 #include "gpuvm/gpuvm_internal.h"
 
-static void count_mappings(struct gpuvm *vm, long delta)
+void gpuvm_count_mappings(struct gpuvm *vm, long delta)
 {
 	__atomic_store_n(&vm->nr_mappings, vm->nr_mappings + delta,
 			 __ATOMIC_RELAXED);
@@ -33,17 +34,69 @@ static int tree_store(struct gpuvm *vm, uint64_t addr, uint64_t range,
 	return mas_store_gfp(&mas, entry, gfp);
 }
 
-/* Store @entry over a range that is exactly one slot: in place, no node. */
+int gpuvm_replace_slots(struct gpuvm *vm, uint64_t addr, uint64_t range,
+			void *entry)
+{
+	uint64_t pos = addr, last = addr + range - 1;
+
+	for (;;) {
+		MA_STATE(mas, &vm->mt, pos, pos);
+
+		mas_walk(&mas);
+		if (mas.index != pos || mas.last > last ||
+		    mas_store_exact(&mas, entry))
+			return -EFAULT;
+		if (mas.last == last)
+			return 0;
+		pos = mas.last + 1;
+	}
+}
+
+/*
+ * Store @entry over [addr, addr + range), which is one slot or, while
+ * binds are pending, a few whose boundaries they need: in place, no node.
+ */
 static void tree_replace(struct gpuvm *vm, uint64_t addr, uint64_t range,
 			 void *entry)
 {
-	if (tree_store(vm, addr, range, entry, GFP_NOWAIT))
+	MA_STATE(mas, &vm->mt, addr, addr + range - 1);
+
+	if (mas_store_exact(&mas, entry) &&
+	    gpuvm_replace_slots(vm, addr, range, entry))
 		gpuvm_bug("internal error: an exact-fit store failed");
 }
 
 /* ---- Placeholders for removed mappings ---------------------------------- */
 
-static void pending_add(struct gpuvm *vm, uint64_t start, uint64_t end)
+/* Merge the two pending ranges whose union leaves the least in between. */
+static void pending_merge_closest(struct gpuvm *vm)
+{
+	struct gpuvm_range *p = vm->pending;
+	unsigned int i, j, bi = 0, bj = 1;
+	uint64_t best = UINT64_MAX;
+
+	for (i = 0; i < vm->nr_pending; i++)
+		for (j = i + 1; j < vm->nr_pending; j++) {
+			uint64_t lo = p[i].start < p[j].start ? p[i].start :
+								p[j].start;
+			uint64_t hi = p[i].end > p[j].end ? p[i].end : p[j].end;
+			uint64_t waste = (hi - lo) - (p[i].end - p[i].start) -
+					 (p[j].end - p[j].start);
+
+			if (waste < best) {
+				best = waste;
+				bi = i;
+				bj = j;
+			}
+		}
+	if (p[bj].start < p[bi].start)
+		p[bi].start = p[bj].start;
+	if (p[bj].end > p[bi].end)
+		p[bi].end = p[bj].end;
+	p[bj] = p[--vm->nr_pending];
+}
+
+void gpuvm_tidy_later(struct gpuvm *vm, uint64_t start, uint64_t end)
 {
 	struct gpuvm_range *last;
 
@@ -58,18 +111,11 @@ static void pending_add(struct gpuvm *vm, uint64_t start, uint64_t end)
 			return;
 		}
 	}
-	if (vm->nr_pending < GPUVM_PENDING_MAX) {
-		vm->pending[vm->nr_pending++] = (struct gpuvm_range){
-			start, end
-		};
-		return;
-	}
-	/* Full: widen the last range over this one. Clearing only ever
-	 * touches placeholders, so a wider range costs a longer scan. */
-	if (start < last->start)
-		last->start = start;
-	if (end > last->end)
-		last->end = end;
+	/* Full: two ranges become one; tidying only ever looks for what it
+	 * can merge, so a wider range costs a longer scan, nothing else. */
+	if (vm->nr_pending == GPUVM_PENDING_MAX)
+		pending_merge_closest(vm);
+	vm->pending[vm->nr_pending++] = (struct gpuvm_range){ start, end };
 }
 
 static bool in_reserve(const struct gpuvm *vm, uint64_t addr)
@@ -78,40 +124,72 @@ static bool in_reserve(const struct gpuvm *vm, uint64_t addr)
 	       addr - vm->reserve_start < vm->reserve_range;
 }
 
-/*
- * Turn the placeholders inside [start, end) into free space, one store
- * per run of adjacent ones. Return: 0, or -ENOMEM with some left.
- */
-static int clear_range(struct gpuvm *vm, uint64_t start, uint64_t end)
+/* A slot boundary at @addr that must stay: a pending bind's, the reserve's. */
+static bool boundary_needed(struct gpuvm *vm, uint64_t addr)
 {
-	uint64_t pos = start;
+	if (vm->reserve_range && (addr == vm->reserve_start ||
+				  addr == vm->reserve_start + vm->reserve_range))
+		return true;
+	return !mtree_empty(&vm->boundaries) &&
+	       mtree_load(&vm->boundaries, addr) != NULL;
+}
 
-	while (pos < end) {
-		MA_STATE(mas, &vm->mt, pos, pos);
-		uint64_t run_start, run_end;
-		void *entry;
+/*
+ * Tidy the run of slots that starts with the one @mas is on: adjacent
+ * slots holding the same mapping merge into one, a run of placeholders
+ * becomes free space (merging with free neighbours), except across the
+ * boundaries pending binds need. Leaves *@last at the run's end.
+ * Return: 0, or -ENOMEM (the run is left as it was).
+ */
+static int tidy_run(struct gpuvm *vm, struct ma_state *mas, void *entry,
+		    uint64_t stop, uint64_t *last)
+{
+	uint64_t first = mas->index;
+	bool merged = false;
 
-		do {
-			entry = mas_find(&mas, end - 1);
-		} while (entry && !xa_is_zero(entry));
-		if (!entry)
-			return 0;
-		run_start = mas.index;
-		run_end = mas.last + 1;
-		if (run_start < start || mas.last >= end ||
-		    in_reserve(vm, run_start)) {
-			pos = run_end;
-			continue;
-		}
-		while ((entry = mas_next(&mas, end - 1)) && xa_is_zero(entry) &&
-		       mas.index == run_end && mas.last < end)
-			run_end = mas.last + 1;
-		if (tree_store(vm, run_start, run_end - run_start, NULL,
-			       GFP_KERNEL))
-			return -ENOMEM;
-		pos = run_end;
+	*last = mas->last;
+	if (!entry || in_reserve(vm, first))
+		return 0;
+	while (*last < stop && mas_next_range(mas, ULONG_MAX) == entry &&
+	       !boundary_needed(vm, mas->index)) {
+		*last = mas->last;
+		merged = true;
 	}
-	return 0;
+	if (xa_is_zero(entry)) {
+		if (boundary_needed(vm, first) ||
+		    (*last != ULONG_MAX && boundary_needed(vm, *last + 1)))
+			return 0;
+		entry = NULL;
+	} else if (!merged) {
+		return 0;
+	}
+	return tree_store(vm, first, *last - first + 1, entry, GFP_KERNEL);
+}
+
+/*
+ * Tidy the slots that touch [start, end), one store per run.
+ * Return: 0, or -ENOMEM with some left as they were.
+ */
+static int tidy_range(struct gpuvm *vm, uint64_t start, uint64_t end)
+{
+	uint64_t pos = start ? start - 1 : 0, last;
+
+	for (;;) {
+		MA_STATE(mas, &vm->mt, pos, pos);
+		void *entry = mas_walk(&mas);
+
+		if (tidy_run(vm, &mas, entry, end, &last))
+			return -ENOMEM;
+		if (last >= end || last == ULONG_MAX)
+			return 0;
+		pos = last + 1;
+	}
+}
+
+void gpuvm_tidy(struct gpuvm *vm, uint64_t start, uint64_t end)
+{
+	if (tidy_range(vm, start, end))
+		gpuvm_tidy_later(vm, start, end);
 }
 
 void gpuvm_clear_placeholders(struct gpuvm *vm)
@@ -119,7 +197,7 @@ void gpuvm_clear_placeholders(struct gpuvm *vm)
 	unsigned int i, kept = 0;
 
 	for (i = 0; i < vm->nr_pending; i++)
-		if (clear_range(vm, vm->pending[i].start, vm->pending[i].end))
+		if (tidy_range(vm, vm->pending[i].start, vm->pending[i].end))
 			vm->pending[kept++] = vm->pending[i];
 	vm->nr_pending = kept;
 }
@@ -176,7 +254,7 @@ int gpuva_insert(struct gpuvm *vm, struct gpuva *va)
 		ret = tree_store(vm, va->va.addr, va->va.range, va, GFP_KERNEL);
 	if (ret)
 		return ret;
-	count_mappings(vm, 1);
+	gpuvm_count_mappings(vm, 1);
 	return 0;
 }
 
@@ -191,8 +269,8 @@ void gpuva_remove(struct gpuva *va)
 		gpuvm_bug("gpuva_remove() of a mapping that is not inserted");
 #endif
 	tree_replace(vm, va->va.addr, va->va.range, XA_ZERO_ENTRY);
-	pending_add(vm, va->va.addr, va_end(va));
-	count_mappings(vm, -1);
+	gpuvm_tidy_later(vm, va->va.addr, va_end(va));
+	gpuvm_count_mappings(vm, -1);
 }
 
 /* ---- Applying operations ------------------------------------------------ */
@@ -294,7 +372,7 @@ int gpuva_remap(struct gpuva *prev, struct gpuva *next,
 	if (prev && next)
 		tree_replace(vm, hole_start, hole_range, NULL);
 	else
-		pending_add(vm, hole_start, hole_start + hole_range);
-	count_mappings(vm, !!prev + !!next - 1);
+		gpuvm_tidy_later(vm, hole_start, hole_start + hole_range);
+	gpuvm_count_mappings(vm, !!prev + !!next - 1);
 	return 0;
 }

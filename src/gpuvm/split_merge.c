@@ -170,6 +170,32 @@ static int sm_walk(struct sm_emitter *em, enum sm_kind kind,
 
 /* ---- Callback form ------------------------------------------------------ */
 
+struct fn_emitter {
+	struct sm_emitter em;
+	int (*fn)(void *priv, struct gpuva_op *op);
+	void *priv;
+};
+
+static int emit_fn(struct sm_emitter *em, struct gpuva_op *op)
+{
+	struct fn_emitter *f = gpuvm_container_of(em, struct fn_emitter, em);
+
+	return f->fn(f->priv, op);
+}
+
+int gpuvm_sm_walk(struct gpuvm *vm, bool unmap, const struct gpuva_op_map *req,
+		  int (*fn)(void *priv, struct gpuva_op *op), void *priv)
+{
+	struct fn_emitter f = {
+		.em = { .emit = emit_fn, .vm = vm },
+		.fn = fn,
+		.priv = priv,
+	};
+
+	return sm_walk(&f.em, unmap ? SM_UNMAP : SM_MAP, req);
+}
+
+
 static int emit_step(struct sm_emitter *em, struct gpuva_op *op)
 {
 	const struct gpuvm_ops *ops = em->vm->ops;

@@ -100,6 +100,13 @@ void gpuvm_unlock(struct gpuvm *vm)
 	unlock(vm);
 }
 
+void gpuvm_unlock_untidy(struct gpuvm *vm)
+{
+	gpuvm_assert_locked(vm, __func__);
+	flush_frees(vm);
+	unlock(vm);
+}
+
 bool gpuvm_is_locked(struct gpuvm *vm)
 {
 	/* Only the owner can see its own true, so the race is harmless. */
@@ -227,11 +234,13 @@ int gpuvm_init(struct gpuvm *vm, const char *name, unsigned int flags,
 	if (!(flags & GPUVM_NO_VA_ALLOCATOR))
 		tree_flags |= MT_FLAGS_ALLOC_RANGE;
 	mt_init_flags(&vm->mt, tree_flags);
+	mt_init(&vm->boundaries);
 	mt_set_external_lock(&vm->mt, &vm->lock);
 	mt_set_external_lock_check(&vm->mt, tree_lock_held, vm);
 	mt_set_external_lock_ops(&vm->mt, tree_trylock, tree_unlock);
 	ret = reserve_region(vm);
 	if (ret) {
+		mtree_destroy(&vm->boundaries);
 		pthread_mutex_destroy(&vm->lock);
 		pthread_mutex_destroy(&vm->extobj.lock);
 		pthread_mutex_destroy(&vm->evict.lock);
@@ -268,6 +277,7 @@ static void gpuvm_teardown(struct gpuvm *vm)
 		gpuva_free_rcu(va);
 	}
 	__mt_destroy(&vm->mt);
+	mtree_destroy(&vm->boundaries);
 	flush_frees(vm);
 	/* The frees above, and any earlier ones, read vm->ops. */
 	mt_rcu_barrier(&vm->mt);
@@ -287,6 +297,11 @@ void gpuvm_put(struct gpuvm *vm)
 {
 	if (vm && __atomic_sub_fetch(&vm->refcount, 1, __ATOMIC_ACQ_REL) == 0)
 		gpuvm_teardown(vm);
+}
+
+int gpuvm_unusable(const struct gpuvm *vm)
+{
+	return __atomic_load_n(&vm->unusable, __ATOMIC_ACQUIRE);
 }
 
 unsigned long gpuvm_mapping_count(const struct gpuvm *vm)

@@ -425,6 +425,7 @@ void mt_reservation_give(struct mt_reservation *res, struct maple_node *node);
 #define MT_STORE_INSERT		1	/* only into an empty span */
 #define MT_STORE_DRY		2	/* count the nodes needed, change nothing */
 #define MT_STORE_ERASE		4	/* the whole range holding first */
+#define MT_STORE_EXACT		8	/* only in place over one slot */
 int mt_store_range(struct ma_state *mas, unsigned long first,
 		   unsigned long last, void *entry, gfp_t gfp, unsigned int flags,
 		   void **found);

@@ -904,9 +904,10 @@ static bool wr_erase_range(struct mt_wr *wr)
  * Store @entry over [first, last] through @mas; with MT_STORE_INSERT only
  * if the span is empty; with MT_STORE_ERASE over the whole range holding
  * @first instead (nothing if it is empty); with MT_STORE_DRY only count the
- * nodes needed. *@found is set to what was stored at @first before.
- * Return 0, -EEXIST, or -ENOMEM (tree unchanged; *@needed then says how
- * many nodes the store needs).
+ * nodes needed; with MT_STORE_EXACT only in place over exactly one slot.
+ * *@found is set to what was stored at @first before.
+ * Return 0, -EEXIST, -EBUSY (not exact), or -ENOMEM (tree unchanged;
+ * *@needed then says how many nodes the store needs).
  */
 static int mt_store(struct ma_state *mas, unsigned long first,
 		    unsigned long last, void *entry, gfp_t gfp,
@@ -932,6 +933,8 @@ static int mt_store(struct ma_state *mas, unsigned long first,
 	*found = mt_is_node(wr->mt->ma_root) || first ? NULL : wr->mt->ma_root;
 	if ((flags & MT_STORE_INSERT) && *found)
 		return -EEXIST;
+	if ((flags & MT_STORE_EXACT) && !mt_is_node(wr->mt->ma_root))
+		return -EBUSY;
 	if (wr_root_entry(wr, dry_run))
 		return 0;
 	if (!dry_run && mt_rcu_mode(wr->mt))
@@ -942,6 +945,8 @@ static int mt_store(struct ma_state *mas, unsigned long first,
 		return -EEXIST;
 	if (!(flags & MT_STORE_ERASE) && wr_exact_fit(wr, dry_run))
 		return 0;
+	if (flags & MT_STORE_EXACT)
+		return -EBUSY;
 	if (flags & MT_STORE_ERASE) {
 		if (!wr_erase_range(wr))
 			return 0;
@@ -972,7 +977,7 @@ int mt_store_range(struct ma_state *mas, unsigned long first,
 	mt_assert_locked(mas->tree, __func__);
 	ret = mt_store(mas, first, last, entry, gfp, flags, &needed,
 		       found ? found : &ignored);
-	if (ret == -EEXIST)
+	if (ret == -EEXIST || ret == -EBUSY)
 		return ret;
 	if (ret == -ENOMEM) {
 		mas_set_err(mas, ret);
@@ -994,6 +999,12 @@ int mas_store_gfp(struct ma_state *mas, void *entry, gfp_t gfp)
 
 	mas_release_alloc(mas);
 	return ret;
+}
+
+int mas_store_exact(struct ma_state *mas, void *entry)
+{
+	return mt_store_range(mas, mas->index, mas->last, entry, GFP_NOWAIT,
+			      MT_STORE_EXACT, NULL);
 }
 
 void *mas_store(struct ma_state *mas, void *entry)
