@@ -56,7 +56,7 @@ check "link examples/basic.c statically against libmapletree.a" \
 	-lurcu-memb -lurcu-common -lpthread
 check "run the static build" "$scratch/basic_static"
 
-for ex in gpuvm_ops; do
+for ex in gpuvm_ops bind_queue; do
 	# shellcheck disable=SC2046
 	check "build examples/$ex.c out of tree" \
 		cc -std=gnu11 -Wall -Wextra -Werror -o "$scratch/$ex" \

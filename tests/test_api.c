@@ -2330,6 +2330,100 @@ static void test_null_inputs(void)
 		 (unsigned long)(long)-EINVAL);
 }
 
+/*
+ * mas_store_exact(): in place over exactly one range, in every kind of
+ * tree, with every allocation failing; -EBUSY (nothing changed) for a
+ * span that is not one range or a NULL that would merge; a pre-split
+ * makes a part of a range exact.
+ */
+static void test_store_exact(void)
+{
+	static const unsigned int kinds[] = {
+		0, MT_FLAGS_USE_RCU, MT_FLAGS_ALLOC_RANGE,
+		MT_FLAGS_USE_RCU | MT_FLAGS_ALLOC_RANGE,
+	};
+
+	for (unsigned int k = 0; k < 4; k++) {
+		struct maple_tree mt;
+		unsigned long i;
+
+		mt_init_flags(&mt, kinds[k]);
+		for (i = 0; i < 200; i++)
+			CHECK_EQ(mtree_store_range(&mt, i * 10, i * 10 + 4,
+						   xa_mk_value(i), GFP_KERNEL), 0);
+		mtree_lock(&mt);
+		mt_fault_inject_all(true);
+		for (i = 0; i < 200; i += 7) {
+			MA_STATE(mas, &mt, i * 10, i * 10 + 4);
+
+			CHECK_EQ(mas_store_exact(&mas, xa_mk_value(i + 1000)), 0);
+		}
+		{	/* NULL between two entries: in place. */
+			MA_STATE(fill, &mt, 55, 59);
+			MA_STATE(mas, &mt, 50, 54);
+
+			mt_fault_inject_all(false);
+			CHECK_EQ(mas_store_gfp(&fill, xa_mk_value(3), GFP_KERNEL), 0);
+			mas_set_range(&fill, 45, 49);
+			CHECK_EQ(mas_store_gfp(&fill, xa_mk_value(3), GFP_KERNEL), 0);
+			mt_fault_inject_all(true);
+			CHECK_EQ(mas_store_exact(&mas, NULL), 0);
+		}
+		{	/* NULL next to a NULL would merge: refused. */
+			MA_STATE(mas, &mt, 60, 64);
+
+			CHECK_EQ(mas_store_exact(&mas, NULL), -EBUSY);
+			CHECK(mtree_load(&mt, 62) == xa_mk_value(6));
+		}
+		{	/* Part of a range, two ranges, a gap's part: refused. */
+			MA_STATE(a, &mt, 70, 73);
+			MA_STATE(b, &mt, 70, 84);
+			MA_STATE(c, &mt, 75, 78);
+
+			CHECK_EQ(mas_store_exact(&a, xa_mk_value(1)), -EBUSY);
+			CHECK_EQ(mas_store_exact(&b, xa_mk_value(1)), -EBUSY);
+			CHECK_EQ(mas_store_exact(&c, xa_mk_value(1)), -EBUSY);
+		}
+		{	/* A gap exactly: in place; XA_ZERO_ENTRY too. */
+			MA_STATE(a, &mt, 85, 89);
+			MA_STATE(b, &mt, 95, 99);
+
+			CHECK_EQ(mas_store_exact(&a, xa_mk_value(2)), 0);
+			CHECK_EQ(mas_store_exact(&b, XA_ZERO_ENTRY), 0);
+		}
+		mt_fault_inject_all(false);
+		for (i = 0; i < 200; i++) {
+			void *want = i % 7 ? xa_mk_value(i) : xa_mk_value(i + 1000);
+
+			if (i == 5)
+				want = NULL;
+			CHECK(mtree_load(&mt, i * 10 + 2) == want);
+		}
+		CHECK(mtree_load(&mt, 87) == xa_mk_value(2));
+		CHECK(mtree_load(&mt, 97) == NULL);
+		{	/* Pre-split: the entry stored over a part makes it exact. */
+			MA_STATE(split, &mt, 72, 74);
+			MA_STATE(part, &mt, 72, 74);
+
+			CHECK_EQ(mas_store_exact(&part, xa_mk_value(8)), -EBUSY);
+			CHECK_EQ(mas_store_gfp(&split, xa_mk_value(1007), GFP_KERNEL), 0);
+			mt_fault_inject_all(true);
+			CHECK_EQ(mas_store_exact(&part, xa_mk_value(8)), 0);
+			mt_fault_inject_all(false);
+			CHECK(mtree_load(&mt, 71) == xa_mk_value(1007));
+			CHECK(mtree_load(&mt, 73) == xa_mk_value(8));
+		}
+		{
+			MA_STATE(bad, &mt, 10, 5);
+
+			CHECK_EQ(mas_store_exact(&bad, xa_mk_value(1)), -EINVAL);
+		}
+		mtree_unlock(&mt);
+		CHECK_EQ(mt_validate(&mt), 0);
+		mtree_destroy(&mt);
+	}
+}
+
 int main(void)
 {
 	struct mt_cache_stats st;
@@ -2356,6 +2450,7 @@ int main(void)
 	test_locks();
 	test_dump();
 	test_null_inputs();
+	test_store_exact();
 
 	/* Nothing leaked. */
 	mt_rcu_barrier(NULL);

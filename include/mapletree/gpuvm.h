@@ -844,8 +844,10 @@ int gpuvm_bind_queue_create(struct gpuvm *vm, enum gpuvm_bind_mode mode,
 int gpuvm_bind_queue_start(struct gpuvm_bind_queue *queue);
 
 /*
- * gpuvm_bind_queue_stop() - Stop the worker after the job it is running;
- * later jobs stay queued until the next start. Context: not the worker.
+ * gpuvm_bind_queue_stop() - Stop the worker after the job it is running
+ * (a job still waiting for its in-fences has not started: it stays
+ * queued); later jobs stay queued until the next start. Context: not the
+ * worker; waits for the worker to exit.
  */
 void gpuvm_bind_queue_stop(struct gpuvm_bind_queue *queue);
 

@@ -641,8 +641,24 @@ static void immediate_cleanup(struct gpuvm *vm, struct bind_job *job)
 
 /* ---- Running jobs ------------------------------------------------------- */
 
-/* The first error among the in-fences, after waiting for all of them. */
-static int wait_in_fences(struct bind_job *job)
+#define IN_FENCE_POLL_NS	(10 * 1000 * 1000)
+
+static bool stopping(struct gpuvm_bind_queue *queue)
+{
+	bool stop;
+
+	pthread_mutex_lock(&queue->lock);
+	stop = queue->stopping;
+	pthread_mutex_unlock(&queue->lock);
+	return stop;
+}
+
+/*
+ * Wait for every in-fence, looking up now and then for a stop request.
+ * Return: the first error among them, 0, or -EINTR if the queue is
+ * stopping (the job has not started).
+ */
+static int wait_in_fences(struct gpuvm_bind_queue *queue, struct bind_job *job)
 {
 	unsigned int i;
 	int err = 0;
@@ -650,7 +666,9 @@ static int wait_in_fences(struct bind_job *job)
 	for (i = 0; i < job->nr_in; i++) {
 		int status;
 
-		gpuvm_fence_wait(job->in[i], -1);
+		while (gpuvm_fence_wait(job->in[i], IN_FENCE_POLL_NS))
+			if (stopping(queue))
+				return -EINTR;
 		status = gpuvm_fence_status(job->in[i]);
 		if (status < 0 && !err)
 			err = status;
@@ -685,9 +703,16 @@ static void job_cleanup(struct gpuvm_bind_queue *queue, struct bind_job *job)
 static void run_job(struct gpuvm_bind_queue *queue, struct bind_job *job)
 {
 	struct gpuvm *vm = queue->vm;
-	int err = wait_in_fences(job);
+	int err = wait_in_fences(queue, job);
 	bool ran = false, cookie;
 
+	if (err == -EINTR) {
+		/* Stopped while waiting: the job stays first in line. */
+		pthread_mutex_lock(&queue->lock);
+		cds_list_add(&job->entry, &queue->jobs);
+		pthread_mutex_unlock(&queue->lock);
+		return;
+	}
 	if (!err && gpuvm_unusable(vm))
 		err = -ENODEV;
 	cookie = gpuvm_fence_begin_signalling();
