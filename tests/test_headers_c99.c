@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Each public header, alone, in strict C99: it must compile and work.
- * Built once per header, chosen by MT_HEADER_NODE_ALLOC, MT_HEADER_GPUVM
- * or neither (maple_tree.h).
+ * Each public header, alone, in strict C99 (and, built again, C11): it
+ * must compile and work. Built once per header, chosen by
+ * MT_HEADER_NODE_ALLOC, MT_HEADER_GPUVM or neither (maple_tree.h).
  */
 #if defined(MT_HEADER_NODE_ALLOC)
 #include <mapletree/node_alloc.h>

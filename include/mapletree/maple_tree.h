@@ -501,11 +501,11 @@ struct ma_state {
 void mas_lock(struct ma_state *mas);
 void mas_unlock(struct ma_state *mas);
 
-/* mas_is_err() - True if the last call left an error in @mas. */
-static inline bool mas_is_err(const struct ma_state *mas)
-{
-	return mas->status == ma_error;
-}
+/*
+ * mas_is_err() - True if the last call left an error in @mas (read it with
+ * xa_err(mas->node)). Context: any; no allocation.
+ */
+bool mas_is_err(const struct ma_state *mas);
 
 /* mas_reset() - Walk from the root next time; index/last are kept. */
 void mas_reset(struct ma_state *mas);

@@ -17,6 +17,11 @@
 
 #include "maple/node.h"
 
+bool mas_is_err(const struct ma_state *mas)
+{
+	return mas->status == ma_error;
+}
+
 void mas_reset(struct ma_state *mas)
 {
 	mas->status = ma_start;
