@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds mapletree (release) and runs the demo.
-# Usage: scripts/demo.sh [ranges [seconds]]   (passed to mapletree-demo)
+# Installs the dependencies, builds mapletree (release) and runs the demo: a
+# GPU VA space under sparse-residency bind jobs, checked against a model.
+# Usage: scripts/demo.sh [demo options]   (passed to mapletree-demo; see
+# build/tools/mapletree-demo --help). Exit status: the demo's (0 = PASS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -284,8 +284,9 @@ void mt_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head));
 /*
  * mt_rcu_barrier() - Wait until every node retired so far by any tree has
  * gone back to the node cache. Pending batches of @mt (may be NULL) are
- * handed to RCU first. Context: must not be called inside a read-side
- * section; may block.
+ * handed to RCU first, under its lock: the call takes an internal lock
+ * itself, and the caller must hold an external one. Context: must not be
+ * called inside a read-side section; may block.
  */
 void mt_rcu_barrier(struct maple_tree *mt);
 

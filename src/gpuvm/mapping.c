@@ -52,6 +52,14 @@ int gpuvm_replace_slots(struct gpuvm *vm, uint64_t addr, uint64_t range,
 	}
 }
 
+/* Make one slot free space in place; -EBUSY if that needs a merge. */
+static int free_in_place(struct gpuvm *vm, uint64_t addr, uint64_t range)
+{
+	MA_STATE(mas, &vm->mt, addr, addr + range - 1);
+
+	return mas_store_exact(&mas, NULL);
+}
+
 /*
  * Store @entry over [addr, addr + range), which is one slot or, while
  * binds are pending, a few whose boundaries they need: in place, no node.
@@ -135,6 +143,42 @@ static bool boundary_needed(struct gpuvm *vm, uint64_t addr)
 }
 
 /*
+ * Freeing a run that ends at boundary @addr keeps the boundary if it is
+ * not needed, or if the slot across it (holding @across) is not free.
+ */
+static bool keeps_boundary(struct gpuvm *vm, uint64_t addr, uint64_t across)
+{
+	MA_STATE(mas, &vm->mt, across, across);
+
+	if (!addr || !boundary_needed(vm, addr))
+		return true;
+	return mas_walk(&mas) != NULL;
+}
+
+/* May the slots on both sides of @addr merge? */
+static bool mergeable_at(struct gpuvm *vm, uint64_t addr)
+{
+	return addr && !boundary_needed(vm, addr);
+}
+
+/*
+ * The first slot of the run of slots holding what @pos holds, joined by
+ * boundaries tidying may remove: a run left whole earlier because a
+ * boundary was needed then is taken again from its start.
+ */
+static uint64_t run_first(struct gpuvm *vm, uint64_t pos)
+{
+	MA_STATE(mas, &vm->mt, pos, pos);
+	void *entry = mas_walk(&mas);
+	uint64_t first = mas.index;
+
+	while (entry && mergeable_at(vm, first) &&
+	       mas_prev_range(&mas, 0) == entry)
+		first = mas.index;
+	return first;
+}
+
+/*
  * Tidy the run of slots that starts with the one @mas is on: adjacent
  * slots holding the same mapping merge into one, a run of placeholders
  * becomes free space (merging with free neighbours), except across the
@@ -142,7 +186,7 @@ static bool boundary_needed(struct gpuvm *vm, uint64_t addr)
  * Return: 0, or -ENOMEM (the run is left as it was).
  */
 static int tidy_run(struct gpuvm *vm, struct ma_state *mas, void *entry,
-		    uint64_t stop, uint64_t *last)
+		    uint64_t *last)
 {
 	uint64_t first = mas->index;
 	bool merged = false;
@@ -150,14 +194,15 @@ static int tidy_run(struct gpuvm *vm, struct ma_state *mas, void *entry,
 	*last = mas->last;
 	if (!entry || in_reserve(vm, first))
 		return 0;
-	while (*last < stop && mas_next_range(mas, ULONG_MAX) == entry &&
-	       !boundary_needed(vm, mas->index)) {
+	while (*last != ULONG_MAX && mas_next_range(mas, ULONG_MAX) == entry &&
+	       mergeable_at(vm, mas->index)) {
 		*last = mas->last;
 		merged = true;
 	}
 	if (xa_is_zero(entry)) {
-		if (boundary_needed(vm, first) ||
-		    (*last != ULONG_MAX && boundary_needed(vm, *last + 1)))
+		if (!keeps_boundary(vm, first, first - 1) ||
+		    (*last != ULONG_MAX &&
+		     !keeps_boundary(vm, *last + 1, *last + 1)))
 			return 0;
 		entry = NULL;
 	} else if (!merged) {
@@ -167,18 +212,18 @@ static int tidy_run(struct gpuvm *vm, struct ma_state *mas, void *entry,
 }
 
 /*
- * Tidy the slots that touch [start, end), one store per run.
- * Return: 0, or -ENOMEM with some left as they were.
+ * Tidy the slots that touch [start, end), and the runs they belong to,
+ * one store per run. Return: 0, or -ENOMEM with some left as they were.
  */
 static int tidy_range(struct gpuvm *vm, uint64_t start, uint64_t end)
 {
-	uint64_t pos = start ? start - 1 : 0, last;
+	uint64_t pos = run_first(vm, start ? start - 1 : 0), last;
 
 	for (;;) {
 		MA_STATE(mas, &vm->mt, pos, pos);
 		void *entry = mas_walk(&mas);
 
-		if (tidy_run(vm, &mas, entry, end, &last))
+		if (tidy_run(vm, &mas, entry, &last))
 			return -ENOMEM;
 		if (last >= end || last == ULONG_MAX)
 			return 0;
@@ -368,10 +413,9 @@ int gpuva_remap(struct gpuva *prev, struct gpuva *next,
 		next->vm = vm;
 		tree_replace(vm, next->va.addr, next->va.range, next);
 	}
-	/* Between two pieces the hole frees in place; else merging waits. */
-	if (prev && next)
-		tree_replace(vm, hole_start, hole_range, NULL);
-	else
+	/* Between two pieces in one leaf the hole frees in place; else
+	 * merging waits for the unlock. */
+	if (!prev || !next || free_in_place(vm, hole_start, hole_range))
 		gpuvm_tidy_later(vm, hole_start, hole_start + hole_range);
 	gpuvm_count_mappings(vm, !!prev + !!next - 1);
 	return 0;
