@@ -135,8 +135,9 @@ int gpuva_insert(struct gpuvm *vm, struct gpuva *va);
  * gpuva_remove() - Take @va out of its VA space. It stays linked to its
  * vm_bo (see gpuva_unlink()) and must be freed only after a grace period
  * (gpuva_free_rcu()), since lock-free readers may still hold it.
- * The range reads as unmapped at once; it joins the free space around it
- * when the VM lock is released (see gpuvm_unlock()). Never fails.
+ * The range reads as unmapped at once. Between two mappings it becomes
+ * free space in place; next to free space it joins it when the VM lock is
+ * released (see gpuvm_unlock()). Never fails.
  * Context: VM lock; no allocation.
  */
 void gpuva_remove(struct gpuva *va);
@@ -268,7 +269,7 @@ struct gpuvm_range {
 	uint64_t start, end;
 };
 
-#define GPUVM_PENDING_MAX	16
+#define GPUVM_PENDING_MAX	32
 
 /*
  * A VA space [mm_start, mm_start + mm_range), with an optional reserved

@@ -429,6 +429,8 @@ static int staged_submit(struct gpuvm *vm, struct bind_job *job)
 			staged_unwind(vm, job, i, applied);
 			break;
 		}
+		/* Merge what this request freed while it is still local. */
+		gpuvm_clear_placeholders(vm);
 	}
 	gpuvm_unlock(vm);
 	return ret;

@@ -7,9 +7,10 @@
  * writes cheap and failures simple:
  *  - A store over exactly one slot that changes no boundary is written in
  *    place (the tree's exact-fit path): it needs no node and cannot fail.
- *  - A removed mapping's slot first becomes XA_ZERO_ENTRY in place (a
- *    placeholder: lookups read it as unmapped, walks skip it). Turning it
- *    into NULL may merge it with free neighbours, which needs a node; that
+ *  - A removed mapping's slot becomes NULL in place if both neighbours
+ *    are mappings; else XA_ZERO_ENTRY in place (a placeholder: lookups
+ *    read it as unmapped, walks skip it). Turning that into NULL merges
+ *    it with free neighbours, which may need a node; that
  *    waits until gpuvm_unlock() (or a gap search), so the removals of one
  *    request merge in one store, and a MAP over the same range simply
  *    overwrites them. The ranges to clear are kept in the VA space, a
@@ -313,8 +314,11 @@ void gpuva_remove(struct gpuva *va)
 	if (gpuvm_lookup(vm, va->va.addr) != va)
 		gpuvm_bug("gpuva_remove() of a mapping that is not inserted");
 #endif
-	tree_replace(vm, va->va.addr, va->va.range, XA_ZERO_ENTRY);
-	gpuvm_tidy_later(vm, va->va.addr, va_end(va));
+	/* Between two mappings the range frees in place; else it waits. */
+	if (free_in_place(vm, va->va.addr, va->va.range)) {
+		tree_replace(vm, va->va.addr, va->va.range, XA_ZERO_ENTRY);
+		gpuvm_tidy_later(vm, va->va.addr, va_end(va));
+	}
 	gpuvm_count_mappings(vm, -1);
 }
 
