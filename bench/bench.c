@@ -23,6 +23,9 @@
  *                beside a compacting main thread (maple only)
  *   gpuvm        the VA manager (libmapletree-gpuvm): split/merge requests
  *                applied, lookups, memory per mapping, at n and n/10
+ *   bind         the VA manager's bind queues: requests/s in both modes,
+ *                memory per pending request, lookups beside binds, at n
+ *                and n/5
  *
  * Each figure is the median of --runs runs. Every workload checks what it
  * did and aborts on the first wrong answer. --sizes repeats the
@@ -68,13 +71,14 @@ enum workload {
 	W_GAP,
 	W_COMPACT,
 	W_GPUVM,
+	W_BIND,
 	NR_WORKLOADS
 };
 
 static const char *const workload_name[NR_WORKLOADS] = {
 	"seq_insert", "rand_insert", "load_hit", "load_miss", "iterate",
 	"iterate_cursor", "rand_erase", "rand_store", "memory", "readers",
-	"alloc", "gap", "compact", "gpuvm",
+	"alloc", "gap", "compact", "gpuvm", "bind",
 };
 
 static const struct bench_ops *const structures[] = {
@@ -964,7 +968,7 @@ static void print_summary(void)
 							 b ? "rand" : "seq");
 				}
 	}
-	/* The readers, alloc, gap, compact and gpuvm runs: the largest size. */
+	/* readers, alloc, gap, compact, gpuvm and bind: the largest size. */
 	set_size(cfg.nr_sizes - 1);
 
 	if (want(W_READERS)) {
@@ -1039,13 +1043,13 @@ static void usage(FILE *out)
 "  --n N             ranges per structure (default 1000000)\n"
 "  --sizes LIST      comma-separated n values, run one after the other in\n"
 "                    this process (replaces --n); readers, alloc, gap,\n"
-"                    compact and gpuvm use the largest\n"
+"                    compact, gpuvm and bind use the largest\n"
 "  --runs N          runs per figure; the median is reported (default 3)\n"
 "  --quick           n=100000, runs=1, 200 ms reader phases (CI smoke test)\n"
 "  --only LIST       comma-separated workloads: seq_insert, rand_insert,\n"
 "                    load_hit, load_miss, iterate, iterate_cursor,\n"
 "                    rand_erase, rand_store,\n"
-"                    memory, readers, alloc, gap, compact, gpuvm\n"
+"                    memory, readers, alloc, gap, compact, gpuvm, bind\n"
 "                    (default: all)\n"
 "  --layout L        gapped, adjacent or both (default both)\n"
 "  --structures LIST comma-separated: maple-rcu, maple, rbtree, judyl,\n"
@@ -1324,6 +1328,8 @@ int main(int argc, char **argv)
 		run_compact(cfg.n, cfg.runs, cfg.duration_ms, cfg.seed);
 	if (want(W_GPUVM))
 		run_gpuvm(cfg.n, cfg.runs, cfg.seed);
+	if (want(W_BIND))
+		run_bind(cfg.n, cfg.runs, cfg.seed);
 	printf("total time %.1f s\n", (double)(now_ns() - t0) / 1e9);
 	if (cfg.plot_dir) {
 		size_t nf;

@@ -79,6 +79,8 @@ void run_compact(unsigned long n, unsigned int runs, unsigned int duration_ms,
 		 uint64_t seed);
 /* gpuvm.c: the VA manager's split/merge, lookups and memory. */
 void run_gpuvm(unsigned long n, unsigned int runs, uint64_t seed);
+/* bind.c: the bind queues: throughput, reservations, lookups beside binds. */
+void run_bind(unsigned long n, unsigned int runs, uint64_t seed);
 
 /* ---- Charts (plot.c) ---------------------------------------------------- */
 

@@ -25,44 +25,13 @@
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 
-#include <mapletree/gpuvm.h>
+#include "gpuvm_test.h"
 
-#include "harness.h"
+/* ---- Hooks (gpuvm_test.h counts the common ones) ------------------------ */
 
-/* ---- Hooks that count ---------------------------------------------------- */
-
-static atomic_long n_vm_free, n_va_free, n_va_alloc;
-static atomic_long n_vmbo_alloc, n_vmbo_free;
 static atomic_long n_leftover;
 static struct gpuvm *leftover_vm_seen;
 static struct gpuva *leftover_seen[16];
-
-static void hook_vm_free(struct gpuvm *vm)
-{
-	atomic_fetch_add(&n_vm_free, 1);
-	free(vm);
-}
-
-static void hook_va_free(struct gpuva *va)
-{
-	atomic_fetch_add(&n_va_free, 1);
-	free(va);
-}
-
-static struct gpuvm_bo *hook_vm_bo_alloc(void)
-{
-	struct gpuvm_bo *vm_bo = calloc(1, sizeof(*vm_bo));
-
-	if (vm_bo)
-		atomic_fetch_add(&n_vmbo_alloc, 1);
-	return vm_bo;
-}
-
-static void hook_vm_bo_free(struct gpuvm_bo *vm_bo)
-{
-	atomic_fetch_add(&n_vmbo_free, 1);
-	free(vm_bo);
-}
 
 static void hook_va_leftover(struct gpuvm *vm, struct gpuva *va)
 {
@@ -103,95 +72,25 @@ static int hook_validate(struct gpuvm_bo *vm_bo, void *priv)
 }
 
 static const struct gpuvm_ops full_ops = {
-	.vm_free = hook_vm_free,
-	.va_free = hook_va_free,
-	.vm_bo_alloc = hook_vm_bo_alloc,
-	.vm_bo_free = hook_vm_bo_free,
+	.vm_free = gt_hook_vm_free,
+	.va_free = gt_hook_va_free,
+	.vm_bo_alloc = gt_hook_vm_bo_alloc,
+	.vm_bo_free = gt_hook_vm_bo_free,
 	.vm_bo_validate = hook_validate,
 	.va_leftover = hook_va_leftover,
 };
 
 /* No validate and no leftover callback. */
 static const struct gpuvm_ops bare_ops = {
-	.vm_free = hook_vm_free,
-	.va_free = hook_va_free,
-	.vm_bo_alloc = hook_vm_bo_alloc,
-	.vm_bo_free = hook_vm_bo_free,
+	.vm_free = gt_hook_vm_free,
+	.va_free = gt_hook_va_free,
+	.vm_bo_alloc = gt_hook_vm_bo_alloc,
+	.vm_bo_free = gt_hook_vm_bo_free,
 };
-
-static void rcu_wait_frees(void)
-{
-	mt_rcu_flavor()->barrier();
-}
-
-static struct gpuvm *vm_new_ex(unsigned int flags, uint64_t start,
-			       uint64_t range, uint64_t rs, uint64_t rr,
-			       const struct gpuvm_ops *ops)
-{
-	struct gpuvm *vm = calloc(1, sizeof(*vm));
-	int ret;
-
-	if (!vm)
-		abort();
-	ret = gpuvm_init(vm, "bo", flags, start, range, rs, rr, ops);
-	CHECK_EQ(ret, 0);
-	if (ret)
-		abort();
-	return vm;
-}
 
 static struct gpuvm *vm_new(const struct gpuvm_ops *ops)
 {
-	return vm_new_ex(0, 0, 1ull << 40, 0, 0, ops);
-}
-
-/* Drops the caller's (last) reference; vm_free must run exactly once. */
-static void vm_done(struct gpuvm *vm)
-{
-	long before = atomic_load(&n_vm_free);
-
-	gpuvm_put(vm);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vm_free), before + 1);
-}
-
-static struct gpuva *va_new(void)
-{
-	struct gpuva *va = calloc(1, sizeof(*va));
-
-	if (!va)
-		abort();
-	atomic_fetch_add(&n_va_alloc, 1);
-	return va;
-}
-
-static void va_discard(struct gpuva *va)
-{
-	hook_va_free(va);
-}
-
-/* Inserts a mapping (VM lock held), not linked. */
-static struct gpuva *insert(struct gpuvm *vm, uint64_t addr, uint64_t range,
-			    struct gpuvm_bo_handle *bo, uint64_t off)
-{
-	struct gpuva *va = va_new();
-	int ret;
-
-	gpuva_init(va, addr, range, bo, off);
-	ret = gpuva_insert(vm, va);
-	CHECK_EQ(ret, 0);
-	if (ret) {
-		va_discard(va);
-		return NULL;
-	}
-	return va;
-}
-
-static void del(struct gpuva *va)
-{
-	gpuva_remove(va);
-	gpuva_unlink(va);
-	gpuva_free_rcu(va);
+	return gt_vm_new("bo", 0, 0, 1ull << 40, 0, 0, ops);
 }
 
 static int count_obj_vm_bos(struct gpuvm_bo_handle *obj)
@@ -257,7 +156,7 @@ static void test_refcounts(void)
 	struct gpuvm *vm = vm_new(&full_ops), *vm2 = vm_new(&full_ops);
 	struct gpuvm_bo_handle obj;
 	struct gpuvm_bo *b1 = NULL, *b2 = NULL, *c1 = NULL;
-	long a0 = atomic_load(&n_vmbo_alloc), f0 = atomic_load(&n_vmbo_free);
+	long a0 = atomic_load(&gt.vm_bo_alloc), f0 = atomic_load(&gt.vm_bo_free);
 
 	gpuvm_bo_handle_init(&obj, 0x10000, NULL);
 	CHECK_EQ(obj.size, 0x10000);
@@ -270,7 +169,7 @@ static void test_refcounts(void)
 	CHECK(b1 != NULL);
 	if (!b1)
 		return;
-	CHECK_EQ(atomic_load(&n_vmbo_alloc), a0 + 1);
+	CHECK_EQ(atomic_load(&gt.vm_bo_alloc), a0 + 1);
 	CHECK(b1->vm == vm && b1->obj == &obj);
 	CHECK_EQ(b1->refcount, 1);
 	CHECK(!b1->evicted);
@@ -282,7 +181,7 @@ static void test_refcounts(void)
 	CHECK_EQ(gpuvm_bo_obtain(vm, &obj, &b2), 0);
 	CHECK(b2 == b1);
 	CHECK_EQ(b1->refcount, 2);
-	CHECK_EQ(atomic_load(&n_vmbo_alloc), a0 + 1);
+	CHECK_EQ(atomic_load(&gt.vm_bo_alloc), a0 + 1);
 	CHECK_EQ(vm->refcount, 2);
 	CHECK(gpuvm_bo_find(vm, &obj) == b1);
 	CHECK_EQ(b1->refcount, 3);
@@ -300,15 +199,15 @@ static void test_refcounts(void)
 	CHECK(!gpuvm_bo_put(b1));
 	CHECK(!gpuvm_bo_put(b1));
 	CHECK_EQ(b1->refcount, 1);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vmbo_free), f0);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_bo_free), f0);
 	CHECK(gpuvm_bo_put(b1));
 	/* Off the BO's list at once, freed after a grace period. */
 	CHECK(gpuvm_bo_find(vm, &obj) == NULL);
 	CHECK_EQ(count_obj_vm_bos(&obj), 1);
 	CHECK_EQ(gpuvm_bo_handle_fini(&obj), -EBUSY);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vmbo_free), f0 + 1);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_bo_free), f0 + 1);
 	CHECK_EQ(vm->refcount, 1);
 	CHECK(gpuvm_bo_find(vm2, &obj) == c1);
 	CHECK_EQ(c1->refcount, 2);
@@ -317,19 +216,20 @@ static void test_refcounts(void)
 
 	/* Obtaining after the free makes a new pair. */
 	CHECK_EQ(gpuvm_bo_obtain(vm, &obj, &b2), 0);
-	CHECK_EQ(atomic_load(&n_vmbo_alloc), a0 + 3);
+	CHECK_EQ(atomic_load(&gt.vm_bo_alloc), a0 + 3);
 	CHECK_EQ(b2->refcount, 1);
 	CHECK(gpuvm_bo_put(b2));
 
 	CHECK(gpuvm_bo_put(c1));
 	CHECK_EQ(count_obj_vm_bos(&obj), 0);
 	CHECK_EQ(gpuvm_bo_handle_fini(&obj), 0);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vmbo_alloc) - a0, atomic_load(&n_vmbo_free) - f0);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_bo_alloc) - a0,
+		 atomic_load(&gt.vm_bo_free) - f0);
 	CHECK_EQ(vm->refcount, 1);
 	CHECK_EQ(vm2->refcount, 1);
-	vm_done(vm);
-	vm_done(vm2);
+	gt_vm_put_last(vm);
+	gt_vm_put_last(vm2);
 }
 
 static void test_prealloc(void)
@@ -337,7 +237,7 @@ static void test_prealloc(void)
 	struct gpuvm *vm = vm_new(&full_ops), *other = vm_new(&full_ops);
 	struct gpuvm_bo_handle obj, priv_other, priv_own;
 	struct gpuvm_bo *p, *r, *b = NULL;
-	long a0 = atomic_load(&n_vmbo_alloc), f0 = atomic_load(&n_vmbo_free);
+	long a0 = atomic_load(&gt.vm_bo_alloc), f0 = atomic_load(&gt.vm_bo_free);
 	struct collect c;
 
 	gpuvm_bo_handle_init(&obj, 0, NULL);
@@ -349,7 +249,7 @@ static void test_prealloc(void)
 	CHECK(p != NULL);
 	if (!p)
 		return;
-	CHECK_EQ(atomic_load(&n_vmbo_alloc), a0 + 1);
+	CHECK_EQ(atomic_load(&gt.vm_bo_alloc), a0 + 1);
 	CHECK(p->vm == vm && p->obj == &obj);
 	CHECK_EQ(p->refcount, 1);
 	CHECK(gpuvm_bo_find(vm, &obj) == NULL);	/* not known yet */
@@ -369,20 +269,20 @@ static void test_prealloc(void)
 	/* Already exists: the existing pair, the prealloc freed. */
 	b = gpuvm_bo_create(vm, &obj);
 	CHECK(b != NULL && b != p);
-	CHECK_EQ(atomic_load(&n_vmbo_alloc), a0 + 2);
+	CHECK_EQ(atomic_load(&gt.vm_bo_alloc), a0 + 2);
 	r = gpuvm_bo_obtain_prealloc(b);
 	CHECK(r == p);
 	CHECK_EQ(p->refcount, 2);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vmbo_free), f0 + 1);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_bo_free), f0 + 1);
 	CHECK_EQ(count_obj_vm_bos(&obj), 1);
 	CHECK_EQ(extobjs(vm).n, 1);
 	CHECK_EQ(vm->refcount, 2);
 	CHECK(!gpuvm_bo_put(p));
 	CHECK(gpuvm_bo_put(p));
 	CHECK_EQ(extobjs(vm).n, 0);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vmbo_free), f0 + 2);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_bo_free), f0 + 2);
 	CHECK_EQ(vm->refcount, 1);
 
 	/* Private BOs: another space's is refused, its own is no extobj. */
@@ -399,13 +299,14 @@ static void test_prealloc(void)
 		CHECK(gpuvm_bo_put(p));
 	}
 	CHECK_EQ(vm->refcount, 1);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vmbo_alloc) - a0, atomic_load(&n_vmbo_free) - f0);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_bo_alloc) - a0,
+		 atomic_load(&gt.vm_bo_free) - f0);
 	CHECK_EQ(gpuvm_bo_handle_fini(&obj), 0);
 	CHECK_EQ(gpuvm_bo_handle_fini(&priv_other), 0);
 	CHECK_EQ(gpuvm_bo_handle_fini(&priv_own), 0);
-	vm_done(vm);
-	vm_done(other);
+	gt_vm_put_last(vm);
+	gt_vm_put_last(other);
 }
 
 /* ---- Links ------------------------------------------------------------------ */
@@ -421,10 +322,10 @@ static void test_links(void)
 	gpuvm_bo_handle_init(&obj, 0x100000, NULL);
 	gpuvm_bo_handle_init(&obj2, 0, NULL);
 	gpuvm_lock(vm);
-	v1 = insert(vm, 0x1000, 0x1000, &obj, 0);
-	v2 = insert(vm, 0x3000, 0x2000, &obj, 0x1000);
-	v3 = insert(vm, 0x8000, 0x1000, NULL, 0);
-	w = insert(vm, 0x9000, 0x1000, &obj2, 0);
+	v1 = gt_insert(vm, 0x1000, 0x1000, &obj, 0);
+	v2 = gt_insert(vm, 0x3000, 0x2000, &obj, 0x1000);
+	v3 = gt_insert(vm, 0x8000, 0x1000, NULL, 0);
+	w = gt_insert(vm, 0x9000, 0x1000, &obj2, 0);
 	CHECK(v1 && v2 && v3 && w);
 	if (!v1 || !v2 || !v3 || !w)
 		return;
@@ -483,12 +384,12 @@ static void test_links(void)
 	gpuva_unlink(w);
 	gpuva_free_rcu(w);
 	CHECK(gpuvm_bo_find(vm, &obj2) == NULL);
-	del(v1);
-	del(v2);
-	del(v3);
+	gt_del(v1);
+	gt_del(v2);
+	gt_del(v3);
 	gpuvm_unlock(vm);
 	CHECK_EQ(gpuvm_bo_handle_fini(&obj2), 0);
-	vm_done(vm);
+	gt_vm_put_last(vm);
 }
 
 /* ---- External objects -------------------------------------------------------- */
@@ -543,9 +444,9 @@ static void test_extobj(void)
 	CHECK_EQ(gpuvm_bo_handle_fini(&e1), 0);
 	CHECK_EQ(gpuvm_bo_handle_fini(&e2), 0);
 	CHECK_EQ(gpuvm_bo_handle_fini(&pr), 0);
-	rcu_wait_frees();
-	vm_done(vm);
-	vm_done(vm2);
+	gt_rcu_wait_frees();
+	gt_vm_put_last(vm);
+	gt_vm_put_last(vm2);
 }
 
 /* ---- Eviction ----------------------------------------------------------------- */
@@ -611,8 +512,8 @@ static void test_evict(void)
 	gpuvm_bo_handle_evict(&s, true);
 	CHECK_EQ(gpuvm_bo_handle_fini(&s), 0);
 	CHECK_EQ(gpuvm_bo_handle_fini(&t), 0);
-	vm_done(va_);
-	vm_done(vb_);
+	gt_vm_put_last(va_);
+	gt_vm_put_last(vb_);
 }
 
 static void test_validate(void)
@@ -708,8 +609,8 @@ static void test_validate(void)
 		CHECK(gpuvm_bo_put(b[i]));
 		CHECK_EQ(gpuvm_bo_handle_fini(&o[i]), 0);
 	}
-	vm_done(vm);
-	vm_done(bare);
+	gt_vm_put_last(vm);
+	gt_vm_put_last(bare);
 }
 
 static void test_handle_fini(void)
@@ -729,8 +630,8 @@ static void test_handle_fini(void)
 	CHECK(!gpuvm_bo_put(b2));
 	CHECK(gpuvm_bo_put(b2));
 	CHECK_EQ(gpuvm_bo_handle_fini(&obj), 0);
-	vm_done(vm);
-	vm_done(vm2);
+	gt_vm_put_last(vm);
+	gt_vm_put_last(vm2);
 }
 
 /* ---- VA spaces ---------------------------------------------------------------- */
@@ -740,7 +641,7 @@ static void test_vm_refcount(void)
 	struct gpuvm *vm = vm_new(&full_ops);
 	struct gpuvm_bo_handle obj;
 	struct gpuvm_bo *b = NULL;
-	long freed = atomic_load(&n_vm_free);
+	long freed = atomic_load(&gt.vm_free);
 
 	gpuvm_bo_handle_init(&obj, 0, NULL);
 	CHECK_EQ(vm->refcount, 1);
@@ -748,24 +649,24 @@ static void test_vm_refcount(void)
 	CHECK_EQ(vm->refcount, 2);
 	gpuvm_put(vm);
 	CHECK_EQ(vm->refcount, 1);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vm_free), freed);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_free), freed);
 
 	/* A vm_bo keeps the space alive after its owner's put. */
 	CHECK_EQ(gpuvm_bo_obtain(vm, &obj, &b), 0);
 	CHECK_EQ(vm->refcount, 2);
 	gpuvm_put(vm);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vm_free), freed);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_free), freed);
 	CHECK_EQ(vm->refcount, 1);
 	CHECK(b->vm == vm);
 	CHECK(gpuvm_bo_find(vm, &obj) == b);
 	CHECK(!gpuvm_bo_put(b));
 	CHECK(gpuvm_bo_put(b));
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vm_free), freed + 1);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vm_free), freed + 1);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_free), freed + 1);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_free), freed + 1);
 	CHECK_EQ(gpuvm_bo_handle_fini(&obj), 0);
 
 	/* Without ops at all: an embedded space, put does not free it. */
@@ -782,11 +683,11 @@ static void test_vm_refcount(void)
 			gpuva_init(va, 0x10, 0x10, NULL, 0);
 			CHECK_EQ(gpuva_insert(&embedded, va), 0);
 			CHECK(gpuvm_lookup(&embedded, 0x18) == va);
-			del(va);	/* free() */
+			gt_del(va);	/* free() */
 		}
 		gpuvm_unlock(&embedded);
 		gpuvm_put(&embedded);
-		CHECK_EQ(atomic_load(&n_vm_free), freed + 1);
+		CHECK_EQ(atomic_load(&gt.vm_free), freed + 1);
 	}
 }
 
@@ -804,7 +705,7 @@ static char *put_capturing_stderr(struct gpuvm *vm)
 	saved = dup(2);
 	dup2(fileno(tmp), 2);
 	gpuvm_put(vm);
-	rcu_wait_frees();
+	gt_rcu_wait_frees();
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -820,7 +721,7 @@ static void test_teardown(void)
 	struct gpuvm *vm = vm_new(&full_ops);
 	struct gpuvm_bo_handle obj;
 	struct gpuva *v[5];
-	long vf = atomic_load(&n_va_free), vmf = atomic_load(&n_vm_free);
+	long vf = atomic_load(&gt.va_free), vmf = atomic_load(&gt.vm_free);
 	bool all_seen = true;
 	char *out;
 	int lines = 0;
@@ -831,7 +732,7 @@ static void test_teardown(void)
 	atomic_store(&n_leftover, 0);
 	gpuvm_lock(vm);
 	for (int i = 0; i < 5; i++)
-		v[i] = insert(vm, 0x1000 * (uint64_t)(i + 1), 0x800,
+		v[i] = gt_insert(vm, 0x1000 * (uint64_t)(i + 1), 0x800,
 			      i % 2 ? &obj : NULL, 0);
 	/* A linked mapping unlinked again is a leftover like the others. */
 	{
@@ -845,7 +746,7 @@ static void test_teardown(void)
 	gpuvm_unlock(vm);
 	CHECK_EQ(gpuvm_mapping_count(vm), 5);
 	gpuvm_put(vm);
-	rcu_wait_frees();
+	gt_rcu_wait_frees();
 	CHECK_EQ(atomic_load(&n_leftover), 5);
 	CHECK(leftover_vm_seen == vm);
 	for (int i = 0; i < 5; i++) {
@@ -856,14 +757,14 @@ static void test_teardown(void)
 		all_seen &= k == 1;
 	}
 	CHECK(all_seen);
-	CHECK_EQ(atomic_load(&n_va_free), vf + 5);
-	CHECK_EQ(atomic_load(&n_vm_free), vmf + 1);
+	CHECK_EQ(atomic_load(&gt.va_free), vf + 5);
+	CHECK_EQ(atomic_load(&gt.vm_free), vmf + 1);
 
 	/* Without it: one line on stderr with the count; still freed. */
 	vm = vm_new(&bare_ops);
 	gpuvm_lock(vm);
 	for (int i = 0; i < 3; i++)
-		insert(vm, 0x1000 * (uint64_t)(i + 1), 0x800, NULL, 0);
+		gt_insert(vm, 0x1000 * (uint64_t)(i + 1), 0x800, NULL, 0);
 	gpuvm_unlock(vm);
 	out = put_capturing_stderr(vm);
 	for (char *p = out; *p; p++)
@@ -873,8 +774,8 @@ static void test_teardown(void)
 	if (lines != 1 || !strchr(out, '3'))
 		fprintf(stderr, "  teardown printed: \"%s\"\n", out);
 	free(out);
-	CHECK_EQ(atomic_load(&n_va_free), vf + 8);
-	CHECK_EQ(atomic_load(&n_vm_free), vmf + 2);
+	CHECK_EQ(atomic_load(&gt.va_free), vf + 8);
+	CHECK_EQ(atomic_load(&gt.vm_free), vmf + 2);
 	CHECK_EQ(atomic_load(&n_leftover), 5);
 
 	/* An empty space prints nothing. */
@@ -882,23 +783,23 @@ static void test_teardown(void)
 	out = put_capturing_stderr(vm);
 	CHECK_EQ(strlen(out), 0);
 	free(out);
-	CHECK_EQ(atomic_load(&n_vm_free), vmf + 3);
+	CHECK_EQ(atomic_load(&gt.vm_free), vmf + 3);
 
 	/* Mappings removed but whose RCU free is pending: put waits. */
 	vm = vm_new(&bare_ops);
 	gpuvm_lock(vm);
 	for (int i = 0; i < 4; i++) {
-		struct gpuva *va = insert(vm, 0x1000 * (uint64_t)(i + 1), 0x10,
-					  NULL, 0);
+		struct gpuva *va = gt_insert(vm, 0x1000 * (uint64_t)(i + 1),
+					     0x10, NULL, 0);
 
 		if (va)
-			del(va);
+			gt_del(va);
 	}
 	gpuvm_unlock(vm);
 	gpuvm_put(vm);
-	CHECK_EQ(atomic_load(&n_va_free), vf + 12);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vm_free), vmf + 4);
+	CHECK_EQ(atomic_load(&gt.va_free), vf + 12);
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.vm_free), vmf + 4);
 	CHECK_EQ(gpuvm_bo_handle_fini(&obj), 0);
 }
 
@@ -957,7 +858,7 @@ static void test_init(void)
 		}
 		CHECK(gpuvm_range_valid(vm, t[i].start, 1) ==
 		      !(t[i].rr && t[i].rs == t[i].start));
-		vm_done(vm);
+		gt_vm_put_last(vm);
 	}
 }
 
@@ -1024,7 +925,7 @@ static void test_lock(void)
 	gpuvm_unlock(vm);
 	pthread_mutex_destroy(&h.m);
 	pthread_cond_destroy(&h.cv);
-	vm_done(vm);
+	gt_vm_put_last(vm);
 }
 
 /* ---- Choosing addresses ----------------------------------------------------- */
@@ -1132,7 +1033,7 @@ static int do_alloc(struct gpuvm *vms[2], struct ref_space *s,
 	int wret = ref_find(s, req, &want);
 
 	for (int v = 0; v < 2; v++) {
-		struct gpuva *va = va_new();
+		struct gpuva *va = gt_va_new();
 		int ret;
 
 		gpuva_init(va, 0, 0, NULL, 0);
@@ -1140,7 +1041,7 @@ static int do_alloc(struct gpuvm *vms[2], struct ref_space *s,
 		ret = gpuvm_va_alloc(vms[v], va, req);
 		CHECK_EQ(ret, wret);
 		if (ret) {
-			va_discard(va);
+			gt_va_discard(va);
 			if (out)
 				out[v] = NULL;
 			continue;
@@ -1254,9 +1155,10 @@ static void test_alloc_random(uint64_t *rng, long spaces)
 			s.rr = 1 + harness_rand(rng) % (s.end - s.rs < 32 ?
 							 s.end - s.rs : 32);
 		}
-		vms[0] = vm_new_ex(0, s.start, span, s.rs, s.rr, &full_ops);
-		vms[1] = vm_new_ex(GPUVM_NO_VA_ALLOCATOR, s.start, span, s.rs,
-				   s.rr, &full_ops);
+		vms[0] = gt_vm_new("bo", 0, s.start, span, s.rs, s.rr,
+				   &full_ops);
+		vms[1] = gt_vm_new("bo", GPUVM_NO_VA_ALLOCATOR, s.start, span,
+				   s.rs, s.rr, &full_ops);
 		gpuvm_lock(vms[0]);
 		gpuvm_lock(vms[1]);
 
@@ -1267,8 +1169,8 @@ static void test_alloc_random(uint64_t *rng, long spaces)
 
 			if (a + r > s.end || !ref_free_at(&s, a, r))
 				continue;
-			insert(vms[0], a, r, NULL, 0);
-			insert(vms[1], a, r, NULL, 0);
+			gt_insert(vms[0], a, r, NULL, 0);
+			gt_insert(vms[1], a, r, NULL, 0);
 			for (uint64_t x = a; x < a + r; x++)
 				s.used[x] = true;
 		}
@@ -1282,8 +1184,8 @@ static void test_alloc_random(uint64_t *rng, long spaces)
 				if (tmp[0] && tmp[1] && harness_rand(rng) % 2) {
 					uint64_t a = tmp[0]->va.addr, again = 0;
 
-					del(tmp[0]);
-					del(tmp[1]);
+					gt_del(tmp[0]);
+					gt_del(tmp[1]);
 					for (uint64_t x = a; x < a + req.size; x++)
 						s.used[x] = false;
 					check_find(vms, &s, &req);
@@ -1317,7 +1219,7 @@ static void test_alloc_random(uint64_t *rng, long spaces)
 			struct gpuva *va;
 
 			gpuvm_for_each_va(va, vms[v])
-				del(va);
+				gt_del(va);
 		}
 		/* Both unlocked before either goes (one lock order only). */
 		gpuvm_unlock(vms[1]);
@@ -1325,7 +1227,7 @@ static void test_alloc_random(uint64_t *rng, long spaces)
 		gpuvm_put(vms[0]);
 		gpuvm_put(vms[1]);
 	}
-	rcu_wait_frees();
+	gt_rcu_wait_frees();
 }
 
 /* 64-bit spaces and the cases a small space cannot show. */
@@ -1333,7 +1235,7 @@ static void test_alloc_edges(void)
 {
 	for (int f = 0; f < 2; f++) {
 		unsigned int flags = f ? GPUVM_NO_VA_ALLOCATOR : 0;
-		struct gpuvm *vm = vm_new_ex(flags, 0, UINT64_MAX, 0, 0,
+		struct gpuvm *vm = gt_vm_new("bo", flags, 0, UINT64_MAX, 0, 0,
 					     &full_ops);
 		struct gpuvm_va_alloc_req req;
 		uint64_t addr = 0;
@@ -1358,7 +1260,7 @@ static void test_alloc_edges(void)
 		req.flags = 0;
 
 		/* Boundary: not crossing a 4 GiB line. */
-		va = insert(vm, 0, (1ull << 32) - 0x800, NULL, 0);
+		va = gt_insert(vm, 0, (1ull << 32) - 0x800, NULL, 0);
 		CHECK_EQ(gpuvm_va_find_free(vm, &req, &addr), 0);
 		CHECK_EQ(addr, (1ull << 32) - 0x800);
 		req.boundary = 1ull << 32;
@@ -1424,12 +1326,12 @@ static void test_alloc_edges(void)
 			CHECK(ret == -ENOSPC);
 		}
 		if (va)
-			del(va);
+			gt_del(va);
 		gpuvm_unlock(vm);
-		vm_done(vm);
+		gt_vm_put_last(vm);
 
 		/* The reserved region is never handed out. */
-		vm = vm_new_ex(flags, 0, 1ull << 20, 0, 0x1000, &full_ops);
+		vm = gt_vm_new("bo", flags, 0, 1ull << 20, 0, 0x1000, &full_ops);
 		gpuvm_lock(vm);
 		memset(&req, 0, sizeof(req));
 		req.size = 0x100;
@@ -1449,7 +1351,7 @@ static void test_alloc_edges(void)
 		CHECK_EQ(addr, 0x1000);
 		/* gpuvm_va_alloc: -ENOSPC changes nothing. */
 		{
-			struct gpuva *a = va_new();
+			struct gpuva *a = gt_va_new();
 
 			gpuva_init(a, 0x55, 0x66, NULL, 0);
 			req.end = 0x1000;
@@ -1459,27 +1361,28 @@ static void test_alloc_edges(void)
 			req.size = 0;
 			CHECK_EQ(gpuvm_va_alloc(vm, a, &req), -EINVAL);
 			CHECK_EQ(gpuvm_mapping_count(vm), 0);
-			va_discard(a);
+			gt_va_discard(a);
 		}
 		gpuvm_unlock(vm);
-		vm_done(vm);
+		gt_vm_put_last(vm);
 
 		/* A full space: -ENOSPC. */
-		vm = vm_new_ex(flags, 0x100, 0x100, 0x180, 0x80, &full_ops);
+		vm = gt_vm_new("bo", flags, 0x100, 0x100, 0x180, 0x80,
+			       &full_ops);
 		gpuvm_lock(vm);
-		va = insert(vm, 0x100, 0x80, NULL, 0);
+		va = gt_insert(vm, 0x100, 0x80, NULL, 0);
 		memset(&req, 0, sizeof(req));
 		req.size = 1;
 		CHECK_EQ(gpuvm_va_find_free(vm, &req, &addr), -ENOSPC);
 		req.flags = GPUVM_ALLOC_TOP;
 		CHECK_EQ(gpuvm_va_find_free(vm, &req, &addr), -ENOSPC);
 		if (va) {
-			del(va);
+			gt_del(va);
 			CHECK_EQ(gpuvm_va_find_free(vm, &req, &addr), 0);
 			CHECK_EQ(addr, 0x17f);
 		}
 		gpuvm_unlock(vm);
-		vm_done(vm);
+		gt_vm_put_last(vm);
 	}
 }
 
@@ -1507,19 +1410,17 @@ static void test_placeholders(void)
 	const uint64_t page = 0x1000, reserve = 0x80000;
 	struct gpuvm_va_alloc_req req = { .size = reserve - page };
 	struct gpuva *va[60];
-	struct gpuvm *vm = calloc(1, sizeof(*vm));
+	struct gpuvm *vm = gt_vm_new("placeholders", 0, 0, 1 << 20, reserve,
+				     page, &bare_ops);
 	uint64_t addr;
 	int i;
 
-	CHECK_EQ(gpuvm_init(vm, "placeholders", 0, 0, 1 << 20, reserve, page,
-			    &bare_ops), 0);
 	gpuvm_lock(vm);
 	/* 20 adjacent mappings from 0x1000, then 40 with holes between. */
 	for (i = 0; i < 60; i++) {
 		uint64_t at = i < 20 ? page * (1 + i) : page * (2 * i + 1);
 
-		va[i] = calloc(1, sizeof(*va[i]));
-		atomic_fetch_add(&n_va_alloc, 1);
+		va[i] = gt_va_new();
 		gpuva_init(va[i], at, page, NULL, 0);
 		CHECK_EQ(gpuva_insert(vm, va[i]), 0);
 	}
@@ -1550,8 +1451,7 @@ static void test_placeholders(void)
 	CHECK_EQ(addr, 0);
 
 	/* A gap search under the same lock sees the space a removal freed. */
-	va[0] = calloc(1, sizeof(*va[0]));
-	atomic_fetch_add(&n_va_alloc, 1);
+	va[0] = gt_va_new();
 	gpuva_init(va[0], 0, reserve, NULL, 0);
 	CHECK_EQ(gpuva_insert(vm, va[0]), 0);
 	CHECK_EQ(gpuvm_va_find_free(vm, &req, &addr), 0);
@@ -1568,8 +1468,7 @@ static void test_placeholders(void)
 int main(void)
 {
 	uint64_t rng = harness_seed("test_gpuvm_bo");
-	const char *env = getenv("GPUVM_BO_ITERS");
-	long spaces = env ? strtol(env, NULL, 0) : 120;
+	long spaces = gt_env_long("GPUVM_BO_ITERS", 120);
 
 	urcu_memb_register_thread();
 	test_refcounts();
@@ -1587,9 +1486,9 @@ int main(void)
 	test_alloc_random(&rng, spaces);
 	test_placeholders();
 
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_va_alloc), atomic_load(&n_va_free));
-	CHECK_EQ(atomic_load(&n_vmbo_alloc), atomic_load(&n_vmbo_free));
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.va_alloc), atomic_load(&gt.va_free));
+	CHECK_EQ(atomic_load(&gt.vm_bo_alloc), atomic_load(&gt.vm_bo_free));
 	printf("%lu allocator queries\n", alloc_queries);
 	urcu_memb_unregister_thread();
 	return harness_finish();

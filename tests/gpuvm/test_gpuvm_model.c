@@ -34,9 +34,7 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
-#include <mapletree/gpuvm.h>
-
-#include "harness.h"
+#include "gpuvm_test.h"
 
 #define NR_UNITS	512u
 #define UNIT		0x1000ull
@@ -55,22 +53,9 @@ static inline uint64_t u2a(int64_t u)
 	return VA_BASE + (uint64_t)u * UNIT;
 }
 
-/* ---- The driver side: embedding structs and counting hooks ------------- */
+/* ---- The driver side: hooks (gpuvm_test.h) ----------------------------- */
 
-#define TVA_MAGIC	0x6770757661ul
-#define TVA_DEAD	0xdead0000dead0000ul
-
-struct tva {
-	unsigned long magic;
-	struct gpuva va;
-	unsigned long id;		/* the model's id of this mapping */
-};
-
-static inline struct tva *to_tva(struct gpuva *va)
-{
-	return (struct tva *)((char *)va - offsetof(struct tva, va));
-}
-
+/* Mappings are tagged (struct gt_tva): their id is the model's id. */
 static struct gpuvm vm, vm_other;
 static struct gpuvm_bo_handle bos[NR_BOS + 1];
 static const uint64_t bo_size[NR_BOS + 1] = {
@@ -81,83 +66,7 @@ static const uint64_t bo_size[NR_BOS + 1] = {
 	NR_UNITS * UNIT,		/* private to vm_other */
 };
 
-static atomic_ulong va_allocs, va_frees, va_bad_frees;
-static atomic_ulong op_allocs, op_frees;
-static atomic_ulong vm_bo_allocs, vm_bo_frees;
-static atomic_ulong leftovers, leftovers_with_bo, vm_frees;
-
-static struct tva *tva_new(unsigned long id)
-{
-	struct tva *t = calloc(1, sizeof(*t));
-
-	if (!t) {
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	t->magic = TVA_MAGIC;
-	t->id = id;
-	atomic_fetch_add(&va_allocs, 1);
-	return t;
-}
-
-/* A tva that never made it into the VA space. */
-static void tva_discard(struct tva *t)
-{
-	if (!t)
-		return;
-	t->magic = TVA_DEAD;
-	free(t);
-	atomic_fetch_add(&va_frees, 1);
-}
-
-static void hook_va_free(struct gpuva *va)
-{
-	struct tva *t = to_tva(va);
-
-	if (t->magic != TVA_MAGIC)
-		atomic_fetch_add(&va_bad_frees, 1);
-	t->magic = TVA_DEAD;
-	free(t);
-	atomic_fetch_add(&va_frees, 1);
-}
-
-static struct gpuva_op *hook_op_alloc(void)
-{
-	struct gpuva_op *op = calloc(1, sizeof(*op));
-
-	if (op)
-		atomic_fetch_add(&op_allocs, 1);
-	return op;
-}
-
-static void hook_op_free(struct gpuva_op *op)
-{
-	if (!op)
-		return;
-	atomic_fetch_add(&op_frees, 1);
-	free(op);
-}
-
-static struct gpuvm_bo *hook_vm_bo_alloc(void)
-{
-	struct gpuvm_bo *b = calloc(1, sizeof(*b));
-
-	if (b)
-		atomic_fetch_add(&vm_bo_allocs, 1);
-	return b;
-}
-
-static void hook_vm_bo_free(struct gpuvm_bo *b)
-{
-	atomic_fetch_add(&vm_bo_frees, 1);
-	free(b);
-}
-
-static void hook_vm_free(struct gpuvm *v)
-{
-	if (v == &vm)
-		atomic_fetch_add(&vm_frees, 1);
-}
+static atomic_ulong leftovers, leftovers_with_bo;
 
 /* The mappings teardown reported, to see each is reported once. */
 static struct gpuva *leftover_seen[NR_UNITS + 1];
@@ -181,13 +90,14 @@ static int step_map(struct gpuva_op *op, void *priv);
 static int step_remap(struct gpuva_op *op, void *priv);
 static int step_unmap(struct gpuva_op *op, void *priv);
 
+/* Only vm has hooks (vm_other none), so vm_free counts vm's teardown. */
 static const struct gpuvm_ops test_ops = {
-	.vm_free = hook_vm_free,
-	.va_free = hook_va_free,
-	.op_alloc = hook_op_alloc,
-	.op_free = hook_op_free,
-	.vm_bo_alloc = hook_vm_bo_alloc,
-	.vm_bo_free = hook_vm_bo_free,
+	.vm_free = gt_hook_vm_free_count,
+	.va_free = gt_hook_tva_free,
+	.op_alloc = gt_hook_op_alloc,
+	.op_free = gt_hook_op_free,
+	.vm_bo_alloc = gt_hook_vm_bo_alloc,
+	.vm_bo_free = gt_hook_vm_bo_free,
 	.sm_step_map = step_map,
 	.sm_step_remap = step_remap,
 	.sm_step_unmap = step_unmap,
@@ -352,25 +262,6 @@ static unsigned int predict(const struct req *r, struct pop *p)
 	return n;
 }
 
-/* The ids the next op will give its new mappings. */
-static void pop_new_ids(const struct pop *o, unsigned long *prev_id,
-			unsigned long *next_id_out)
-{
-	unsigned long id = next_id;
-
-	*prev_id = *next_id_out = 0;
-	if (o->type == GPUVA_OP_MAP) {
-		*prev_id = id;
-		return;
-	}
-	if (o->type == GPUVA_OP_REMAP) {
-		if (o->prev)
-			*prev_id = id++;
-		if (o->next)
-			*next_id_out = id++;
-	}
-}
-
 static void model_apply(const struct pop *o)
 {
 	unsigned int i;
@@ -449,7 +340,7 @@ static void dump_state(void)
 			(long long)(va->va.addr - VA_BASE) / (long long)UNIT,
 			(long long)(va->va.addr + va->va.range - VA_BASE) /
 				(long long)UNIT,
-			to_tva(va)->id, bo_name(va->bo),
+			gt_to_tva(va)->id, bo_name(va->bo),
 			(unsigned long long)va->bo_offset);
 	}
 	fprintf(stderr, "\n");
@@ -465,7 +356,7 @@ static bool compare_tree(const char *where)
 
 	gpuvm_for_each_va(va, &vm) {
 		const struct run *m = &runs[k];
-		struct tva *t = to_tva(va);
+		struct gt_tva *t = gt_to_tva(va);
 
 		if (k >= nr) {
 			failf("%s: extra mapping at %#llx", where,
@@ -473,7 +364,7 @@ static bool compare_tree(const char *where)
 			ok = false;
 			break;
 		}
-		if (t->magic != TVA_MAGIC || t->id != m->id ||
+		if (t->magic != GT_TVA_MAGIC || t->id != m->id ||
 		    va->va.addr != u2a(m->a) ||
 		    va->va.range != (uint64_t)(m->e - m->a) * UNIT ||
 		    va->bo != bo_handle(m->bo) || va->bo_offset != m->off ||
@@ -571,7 +462,7 @@ static void check_bo_lists(void)
 
 static bool va_is_run(struct gpuva *va, const struct run *m)
 {
-	return va && to_tva(va)->id == m->id && va->va.addr == u2a(m->a) &&
+	return va && gt_to_tva(va)->id == m->id && va->va.addr == u2a(m->a) &&
 	       va->va.range == (uint64_t)(m->e - m->a) * UNIT;
 }
 
@@ -594,7 +485,7 @@ static void check_queries(uint64_t *rng)
 				      (unsigned long long)addr);
 				ok = false;
 			}
-		} else if (!va || to_tva(va)->id != model[u].id ||
+		} else if (!va || gt_to_tva(va)->id != model[u].id ||
 			   va->va.addr > addr ||
 			   addr - va->va.addr >= va->va.range) {
 			failf("lookup %#llx: not unit %lld's mapping",
@@ -729,8 +620,8 @@ static bool map_matches(const struct gpuva_op_map *m, unsigned int a,
 
 static bool old_matches(const struct gpuva *va, const struct pop *o)
 {
-	return va && to_tva((struct gpuva *)va)->magic == TVA_MAGIC &&
-	       to_tva((struct gpuva *)va)->id == o->id &&
+	return va && gt_to_tva(va)->magic == GT_TVA_MAGIC &&
+	       gt_to_tva(va)->id == o->id &&
 	       va->va.addr == u2a(o->a) &&
 	       va->va.range == (uint64_t)(o->e - o->a) * UNIT;
 }
@@ -828,80 +719,60 @@ static bool check_op(const struct gpuva_op *op, const struct pop *o,
 	return ok;
 }
 
+/* What gt_apply_op() tells the model's driver hooks. */
+struct apply_ctx {
+	unsigned long id;		/* the next new mapping's id */
+	struct gpuva *mapped;		/* a MAP's new mapping */
+	struct gpuvm_bo *vm_bo;		/* and the pair it was linked to */
+};
+
+/* New mappings take the ids model_apply() will give them, in order. */
+static struct gpuva *drv_va_alloc(const struct gpuva_op_map *m, void *priv)
+{
+	struct apply_ctx *c = priv;
+
+	(void)m;
+	return &gt_tva_new(c->id++)->va;
+}
+
+static void drv_va_discard(struct gpuva *va, void *priv)
+{
+	(void)priv;
+	gt_tva_discard(gt_to_tva(va));
+}
+
+/* A MAP's mapping is the op's, and not linked before gpuva_link(). */
+static void drv_mapped(struct gpuva *va, const struct gpuva_op_map *m,
+		       struct gpuvm_bo *vm_bo, void *priv)
+{
+	struct apply_ctx *c = priv;
+
+	CHECK(va->vm == &vm && va->va.addr == m->va.addr &&
+	      va->va.range == m->va.range && va->bo == m->bo &&
+	      va->bo_offset == m->bo_offset && va->flags == m->flags &&
+	      !va->vm_bo);
+	c->mapped = va;
+	c->vm_bo = vm_bo;
+}
+
+static const struct gt_driver model_driver = {
+	.va_alloc = drv_va_alloc,
+	.va_discard = drv_va_discard,
+	.mapped = drv_mapped,
+};
+
 /* Apply @op (checked to be @o) as a driver does, and the model with it. */
 static int apply_op(struct gpuva_op *op, const struct pop *o)
 {
-	unsigned long id1, id2;
-	int ret = 0;
+	struct apply_ctx c = { .id = next_id };
+	int ret;
 
-	pop_new_ids(o, &id1, &id2);
-	switch (op->op) {
-	case GPUVA_OP_MAP: {
-		struct tva *t = tva_new(id1);
-		struct gpuvm_bo *vm_bo = NULL;
-
-		if (op->map.bo) {
-			ret = gpuvm_bo_obtain(&vm, op->map.bo, &vm_bo);
-			if (ret) {
-				tva_discard(t);
-				break;
-			}
-		}
-		ret = gpuva_map(&vm, &t->va, &op->map);
-		if (ret) {
-			if (vm_bo)
-				gpuvm_bo_put(vm_bo);
-			tva_discard(t);
-			break;
-		}
-		CHECK(t->va.vm == &vm && t->va.va.addr == op->map.va.addr &&
-		      t->va.va.range == op->map.va.range &&
-		      t->va.bo == op->map.bo &&
-		      t->va.bo_offset == op->map.bo_offset &&
-		      t->va.flags == op->map.flags && !t->va.vm_bo);
-		if (vm_bo) {
-			gpuva_link(&t->va, vm_bo);
-			CHECK(t->va.vm_bo == vm_bo);
-			gpuvm_bo_put(vm_bo);
-		}
-		break;
-	}
-	case GPUVA_OP_REMAP: {
-		struct gpuva *old = op->remap.unmap->va;
-		struct tva *p = op->remap.prev ? tva_new(id1) : NULL;
-		struct tva *n = op->remap.next ? tva_new(id2) : NULL;
-
-		ret = gpuva_remap(p ? &p->va : NULL, n ? &n->va : NULL,
-				  &op->remap);
-		if (ret) {
-			tva_discard(p);
-			tva_discard(n);
-			if (nr_remap_failed < MAX_REMAP_FAILED)
-				remap_failed[nr_remap_failed++] = to_tva(old)->id;
-			break;
-		}
-		if (old->vm_bo) {
-			if (p)
-				gpuva_link(&p->va, old->vm_bo);
-			if (n)
-				gpuva_link(&n->va, old->vm_bo);
-		}
-		gpuva_unlink(old);
-		gpuva_free_rcu(old);
-		break;
-	}
-	case GPUVA_OP_UNMAP: {
-		struct gpuva *va = op->unmap.va;
-
-		gpuva_unmap(&op->unmap);
-		gpuva_unlink(va);
-		gpuva_free_rcu(va);
-		break;
-	}
-	default:
-		ret = -EPROTO;
-	}
+	ret = gt_apply_op(&vm, op, &model_driver, &c);
 	if (ret) {
+		if (op->op == GPUVA_OP_REMAP &&
+		    nr_remap_failed < MAX_REMAP_FAILED)
+			remap_failed[nr_remap_failed++] =
+				gt_to_tva(op->remap.unmap->va)->id;
 		if (ret == -ENOMEM && fault_mode) {
 			stat_apply_enomem++;
 		} else {
@@ -911,6 +782,8 @@ static int apply_op(struct gpuva_op *op, const struct pop *o)
 		}
 		return ret;
 	}
+	if (c.vm_bo)
+		CHECK(c.mapped->vm_bo == c.vm_bo);
 	model_apply(o);
 	stat_ops[op->op]++;
 	if ((op->op == GPUVA_OP_UNMAP && op->unmap.keep) ||
@@ -993,14 +866,14 @@ static void list_form(const struct req *r, unsigned int n, long fault)
 		CHECK_EQ(ret, -EINVAL);
 		if (ret == 0)
 			gpuva_ops_free(&vm, ops);
-		CHECK_EQ(atomic_load(&op_allocs), atomic_load(&op_frees));
+		CHECK_EQ(atomic_load(&gt.op_alloc), atomic_load(&gt.op_free));
 		compare_tree("invalid request");
 		return;
 	}
 	if (ret == -ENOMEM && fault) {
 		mt_fault_inject(0);
 		stat_create_enomem++;
-		CHECK_EQ(atomic_load(&op_allocs), atomic_load(&op_frees));
+		CHECK_EQ(atomic_load(&gt.op_alloc), atomic_load(&gt.op_free));
 		compare_tree("failed ops creation");
 		return;
 	}
@@ -1046,7 +919,7 @@ static void list_form(const struct req *r, unsigned int n, long fault)
 	}
 	mt_fault_inject(0);
 	gpuva_ops_free(&vm, ops);
-	CHECK_EQ(atomic_load(&op_allocs), atomic_load(&op_frees));
+	CHECK_EQ(atomic_load(&gt.op_alloc), atomic_load(&gt.op_free));
 }
 
 static void callback_form(const struct req *r, unsigned int n, long fault)
@@ -1303,28 +1176,19 @@ static void gen_req(uint64_t *rng, struct req *r)
 
 /* ---- Main -------------------------------------------------------------- */
 
-static unsigned long env_ulong(const char *name, unsigned long def)
-{
-	const char *s = getenv(name);
-
-	return s && *s ? strtoul(s, NULL, 0) : def;
-}
-
 int main(void)
 {
 	uint64_t rng = harness_seed("test_gpuvm_model");
-	unsigned long nr_reqs = env_ulong("MT_GPUVM_OPS", DEFAULT_OPS);
+	unsigned long nr_reqs = (unsigned long)gt_env_long("MT_GPUVM_OPS",
+							 DEFAULT_OPS);
 	unsigned long fault_from = nr_reqs - nr_reqs / 4;
 	unsigned long left = 0, left_bo = 0, sum_mappings = 0, max_mappings = 0;
-	struct mt_cache_stats st;
 	size_t live_before;
 	struct gpuva *va;
 	int b;
 
 	urcu_memb_register_thread();
-	mt_rcu_barrier(NULL);
-	mt_cache_stats(&st);
-	live_before = st.nodes_live;
+	live_before = gt_nodes_live_settled();
 
 	CHECK_EQ(gpuvm_init(&vm, "model", 0, VA_BASE, NR_UNITS * UNIT,
 			    u2a(RES_A), (RES_E - RES_A) * UNIT, &test_ops), 0);
@@ -1441,7 +1305,7 @@ int main(void)
 	gpuvm_for_each_va(va, &vm) {
 		gpuva_unlink(va);
 		CHECK(va->vm_bo == NULL);
-		if (rnd(&rng, 2) || remap_failed_on(to_tva(va)->id)) {
+		if (rnd(&rng, 2) || remap_failed_on(gt_to_tva(va)->id)) {
 			left++;
 			left_bo += va->bo != NULL;
 			continue;
@@ -1461,21 +1325,19 @@ int main(void)
 	gpuvm_unlock(&vm);
 
 	gpuvm_put(&vm);
-	CHECK_EQ(atomic_load(&vm_frees), 1);
+	CHECK_EQ(atomic_load(&gt.vm_free), 1);
 	CHECK_EQ(atomic_load(&leftovers), left);
 	CHECK_EQ(atomic_load(&leftovers_twice), 0);
 	CHECK_EQ(atomic_load(&leftovers_with_bo), left_bo);
-	CHECK_EQ(atomic_load(&va_frees), atomic_load(&va_allocs));
-	CHECK_EQ(atomic_load(&va_bad_frees), 0);
-	CHECK_EQ(atomic_load(&op_frees), atomic_load(&op_allocs));
-	CHECK_EQ(atomic_load(&vm_bo_frees), atomic_load(&vm_bo_allocs));
+	CHECK_EQ(atomic_load(&gt.va_free), atomic_load(&gt.va_alloc));
+	CHECK_EQ(atomic_load(&gt.va_bad_free), 0);
+	CHECK_EQ(atomic_load(&gt.op_free), atomic_load(&gt.op_alloc));
+	CHECK_EQ(atomic_load(&gt.vm_bo_free), atomic_load(&gt.vm_bo_alloc));
 	for (b = 0; b <= NR_BOS; b++)
 		CHECK_EQ(gpuvm_bo_handle_fini(&bos[b]), 0);
 	gpuvm_put(&vm_other);
 
-	mt_rcu_barrier(NULL);
-	mt_cache_stats(&st);
-	CHECK_EQ(st.nodes_live, live_before);
+	CHECK_EQ(gt_nodes_live_settled(), live_before);
 	urcu_memb_unregister_thread();
 	return harness_finish();
 }

@@ -43,9 +43,7 @@
 #include <time.h>
 #include <urcu/urcu-memb.h>
 
-#include <mapletree/gpuvm.h>
-
-#include "harness.h"
+#include "gpuvm_test.h"
 
 #define NR_PAGES	4096u
 #define PAGE		0x1000ull
@@ -76,19 +74,15 @@ static inline bool is_guard(uint64_t p)
 
 /* ---- Mappings and the log ---------------------------------------------- */
 
-#define RVA_MAGIC	0x72766121ul
-#define RVA_DEAD	0xdead0000dead0000ul
-
+/* A tagged mapping (gpuvm_test.h: magic word, id) with a checksum. */
 struct rva {
-	unsigned long magic;
-	struct gpuva va;
-	uint64_t id;
+	struct gt_tva t;
 	uint64_t check;
 };
 
 static inline struct rva *to_rva(struct gpuva *va)
 {
-	return (struct rva *)((char *)va - offsetof(struct rva, va));
+	return (struct rva *)gt_to_tva(va);
 }
 
 struct log_ent {
@@ -129,49 +123,21 @@ static struct log_ent *log_get(uint64_t id)
 
 static struct gpuvm vm;
 static struct gpuvm_bo_handle bos[NR_BOS + 1];
-static atomic_ulong va_allocs, va_frees, va_bad_frees;
-static atomic_ulong vm_bo_allocs, vm_bo_frees, vm_frees;
 
+/* The checksum goes too: a reader of a freed mapping sees it wrong. */
 static void hook_va_free(struct gpuva *va)
 {
-	struct rva *r = to_rva(va);
-
-	if (r->magic != RVA_MAGIC)
-		atomic_fetch_add(&va_bad_frees, 1);
-	r->magic = RVA_DEAD;
-	r->check = 0;
-	free(r);
-	atomic_fetch_add(&va_frees, 1);
-}
-
-static struct gpuvm_bo *hook_vm_bo_alloc(void)
-{
-	struct gpuvm_bo *b = calloc(1, sizeof(*b));
-
-	if (b)
-		atomic_fetch_add(&vm_bo_allocs, 1);
-	return b;
-}
-
-static void hook_vm_bo_free(struct gpuvm_bo *b)
-{
-	atomic_fetch_add(&vm_bo_frees, 1);
-	free(b);
-}
-
-static void hook_vm_free(struct gpuvm *v)
-{
-	(void)v;
-	atomic_fetch_add(&vm_frees, 1);
+	to_rva(va)->check = 0;
+	gt_hook_tva_free(va);
 }
 
 static int step_any(struct gpuva_op *op, void *priv);
 
 static const struct gpuvm_ops test_ops = {
-	.vm_free = hook_vm_free,
+	.vm_free = gt_hook_vm_free_count,
 	.va_free = hook_va_free,
-	.vm_bo_alloc = hook_vm_bo_alloc,
-	.vm_bo_free = hook_vm_bo_free,
+	.vm_bo_alloc = gt_hook_vm_bo_alloc,
+	.vm_bo_free = gt_hook_vm_bo_free,
 	.sm_step_map = step_any,
 	.sm_step_remap = step_any,
 	.sm_step_unmap = step_any,
@@ -186,14 +152,10 @@ static unsigned long w_requests, w_ops[4], w_remap_both, w_keeps, w_invalid,
 /* A new mapping for @m: logged, inserted at epoch @e by the caller. */
 static struct rva *rva_new(const struct gpuva_op_map *m, unsigned long e)
 {
-	struct rva *r = calloc(1, sizeof(*r));
 	uint64_t id = next_id++;
+	struct rva *r = (struct rva *)gt_tva_alloc(sizeof(*r), id);
 	struct log_ent *ent;
 
-	if (!r) {
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
 	if (!log_chunks[id / LOG_CHUNK]) {
 		struct log_ent *chunk = calloc(LOG_CHUNK, sizeof(*chunk));
 
@@ -210,27 +172,8 @@ static struct rva *rva_new(const struct gpuva_op_map *m, unsigned long e)
 	ent->off = m->bo_offset;
 	ent->bo = m->bo;
 	atomic_store_explicit(&ent->ins, e, memory_order_relaxed);
-	r->magic = RVA_MAGIC;
-	r->id = id;
 	r->check = mix(id, m->va.addr, m->va.range, m->bo_offset, m->bo);
-	atomic_fetch_add(&va_allocs, 1);
 	return r;
-}
-
-static void rva_discard(struct rva *r)
-{
-	if (!r)
-		return;
-	free(r);
-	atomic_fetch_add(&va_frees, 1);
-}
-
-static void log_removed(struct gpuva *va, unsigned long e)
-{
-	struct log_ent *ent = log_get(to_rva(va)->id);
-
-	if (ent)
-		atomic_store_explicit(&ent->rem, e, memory_order_relaxed);
 }
 
 static void writer_fail(const char *what, int err)
@@ -239,85 +182,58 @@ static void writer_fail(const char *what, int err)
 	atomic_store(&writer_failed, true);
 }
 
+/* The driver hooks of gt_apply_op(); @priv is the op's epoch. */
+static struct gpuva *drv_va_alloc(const struct gpuva_op_map *m, void *priv)
+{
+	return &rva_new(m, *(unsigned long *)priv)->t.va;
+}
+
+static void drv_va_discard(struct gpuva *va, void *priv)
+{
+	(void)priv;
+	gt_tva_discard(gt_to_tva(va));
+}
+
+/* Removed during the op at epoch e: gone from epoch e + 1 on. */
+static void drv_removed(struct gpuva *va, void *priv)
+{
+	struct log_ent *ent = log_get(to_rva(va)->t.id);
+
+	if (ent)
+		atomic_store_explicit(&ent->rem, *(unsigned long *)priv + 1,
+				      memory_order_relaxed);
+}
+
+static void drv_failed(const char *what, int err, void *priv)
+{
+	(void)priv;
+	writer_fail(what, err);
+}
+
+static const struct gt_driver rcu_driver = {
+	.va_alloc = drv_va_alloc,
+	.va_discard = drv_va_discard,
+	.removed = drv_removed,
+	.failed = drv_failed,
+};
+
 /* Apply one op as a driver does, bracketed by the epoch. */
 static int apply_op(struct gpuva_op *op)
 {
 	unsigned long e = atomic_load_explicit(&epoch, memory_order_relaxed) + 1;
-	int ret = 0;
+	int ret;
 
 	atomic_store_explicit(&epoch, e, memory_order_release);
-	switch (op->op) {
-	case GPUVA_OP_MAP: {
-		struct rva *r = rva_new(&op->map, e);
-		struct gpuvm_bo *vm_bo = NULL;
-
-		if (op->map.bo) {
-			ret = gpuvm_bo_obtain(&vm, op->map.bo, &vm_bo);
-			if (ret) {
-				rva_discard(r);
-				writer_fail("gpuvm_bo_obtain", ret);
-				break;
-			}
-		}
-		ret = gpuva_map(&vm, &r->va, &op->map);
-		if (ret) {
-			if (vm_bo)
-				gpuvm_bo_put(vm_bo);
-			rva_discard(r);
-			writer_fail("gpuva_map", ret);
-			break;
-		}
-		if (vm_bo) {
-			gpuva_link(&r->va, vm_bo);
-			gpuvm_bo_put(vm_bo);
-		}
-		break;
-	}
-	case GPUVA_OP_REMAP: {
-		struct gpuva *old = op->remap.unmap->va;
-		struct rva *p = op->remap.prev ? rva_new(op->remap.prev, e) : NULL;
-		struct rva *n = op->remap.next ? rva_new(op->remap.next, e) : NULL;
-
-		ret = gpuva_remap(p ? &p->va : NULL, n ? &n->va : NULL,
-				  &op->remap);
-		if (ret) {
-			rva_discard(p);
-			rva_discard(n);
-			writer_fail("gpuva_remap", ret);
-			break;
-		}
-		if (old->vm_bo) {
-			if (p)
-				gpuva_link(&p->va, old->vm_bo);
-			if (n)
-				gpuva_link(&n->va, old->vm_bo);
-		}
-		gpuva_unlink(old);
-		log_removed(old, e + 1);
-		gpuva_free_rcu(old);
-		if (p && n)
-			w_remap_both++;
-		if (op->remap.unmap->keep)
-			w_keeps++;
-		break;
-	}
-	case GPUVA_OP_UNMAP: {
-		struct gpuva *va = op->unmap.va;
-
-		gpuva_unmap(&op->unmap);
-		gpuva_unlink(va);
-		log_removed(va, e + 1);
-		gpuva_free_rcu(va);
-		if (op->unmap.keep)
-			w_keeps++;
-		break;
-	}
-	default:
-		ret = -EPROTO;
-		writer_fail("unknown op", ret);
-	}
-	if (!ret)
+	ret = gt_apply_op(&vm, op, &rcu_driver, &e);
+	if (!ret) {
 		w_ops[op->op]++;
+		if (op->op == GPUVA_OP_REMAP && op->remap.prev &&
+		    op->remap.next)
+			w_remap_both++;
+		if ((op->op == GPUVA_OP_REMAP && op->remap.unmap->keep) ||
+		    (op->op == GPUVA_OP_UNMAP && op->unmap.keep))
+			w_keeps++;
+	}
 	atomic_store_explicit(&epoch, e + 1, memory_order_release);
 	return ret;
 }
@@ -491,12 +407,12 @@ static const char *verify_va(struct gpuva *va, unsigned long e0,
 	struct log_ent *ent;
 	unsigned long ins, rem;
 
-	if (r->magic != RVA_MAGIC)
+	if (r->t.magic != GT_TVA_MAGIC)
 		return "a freed mapping";
-	if (r->check != mix(r->id, va->va.addr, va->va.range, va->bo_offset,
+	if (r->check != mix(r->t.id, va->va.addr, va->va.range, va->bo_offset,
 			    va->bo))
 		return "fields not the ones it was made with";
-	ent = log_get(r->id);
+	ent = log_get(r->t.id);
 	if (!ent)
 		return "an id the writer never logged";
 	if (ent->addr != va->va.addr || ent->range != va->va.range ||
@@ -722,25 +638,17 @@ int main(void)
 	uint64_t seed = harness_seed("test_gpuvm_rcu");
 	const char *env = getenv("MT_GPUVM_RCU_SECONDS");
 	double seconds = env && *env ? atof(env) : 2.0;
-	unsigned int nr_readers = 3;
+	long readers_env = gt_env_long("MT_GPUVM_RCU_READERS", 3);
+	unsigned int nr_readers = readers_env < 1 ? 1 :
+				  readers_env > MAX_READERS ? MAX_READERS :
+				  (unsigned int)readers_env;
 	pthread_t wthread, rthreads[MAX_READERS];
-	struct mt_cache_stats st;
 	struct gpuva_op op;
 	size_t live_before;
 	double t0;
 
-	env = getenv("MT_GPUVM_RCU_READERS");
-	if (env && *env)
-		nr_readers = (unsigned int)strtoul(env, NULL, 0);
-	if (nr_readers < 1)
-		nr_readers = 1;
-	if (nr_readers > MAX_READERS)
-		nr_readers = MAX_READERS;
-
 	urcu_memb_register_thread();
-	mt_rcu_barrier(NULL);
-	mt_cache_stats(&st);
-	live_before = st.nodes_live;
+	live_before = gt_nodes_live_settled();
 
 	CHECK_EQ(gpuvm_init(&vm, "rcu", 0, VA_BASE, NR_PAGES * PAGE,
 			    p2a(RES_A), (NR_PAGES - RES_A) * PAGE, &test_ops), 0);
@@ -817,18 +725,16 @@ int main(void)
 	gpuvm_unlock(&vm);
 
 	gpuvm_put(&vm);
-	CHECK_EQ(atomic_load(&vm_frees), 1);
-	CHECK_EQ(atomic_load(&va_frees), atomic_load(&va_allocs));
-	CHECK_EQ(atomic_load(&va_bad_frees), 0);
-	CHECK_EQ(atomic_load(&vm_bo_frees), atomic_load(&vm_bo_allocs));
+	CHECK_EQ(atomic_load(&gt.vm_free), 1);
+	CHECK_EQ(atomic_load(&gt.va_free), atomic_load(&gt.va_alloc));
+	CHECK_EQ(atomic_load(&gt.va_bad_free), 0);
+	CHECK_EQ(atomic_load(&gt.vm_bo_free), atomic_load(&gt.vm_bo_alloc));
 	for (int b = 0; b <= NR_BOS; b++)
 		CHECK_EQ(gpuvm_bo_handle_fini(&bos[b]), 0);
 	for (unsigned int c = 0; c < LOG_CHUNKS; c++)
 		free(atomic_load(&log_chunks[c]));
 
-	mt_rcu_barrier(NULL);
-	mt_cache_stats(&st);
-	CHECK_EQ(st.nodes_live, live_before);
+	CHECK_EQ(gt_nodes_live_settled(), live_before);
 	urcu_memb_unregister_thread();
 	return harness_finish();
 }

@@ -26,63 +26,9 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
-#include <mapletree/gpuvm.h>
+#include "gpuvm_test.h"
 
-#include "harness.h"
-
-/* ---- Hooks that count ---------------------------------------------------- */
-
-static atomic_long n_va_alloc, n_va_free;
-static atomic_long n_op_alloc, n_op_free;
-static atomic_long n_vmbo_alloc, n_vmbo_free;
-static atomic_long n_vm_free;
-static long op_alloc_fail_in;	/* > 0: the op_alloc hook fails on that call */
-
-static void hook_vm_free(struct gpuvm *vm)
-{
-	atomic_fetch_add(&n_vm_free, 1);
-	free(vm);
-}
-
-static void hook_va_free(struct gpuva *va)
-{
-	atomic_fetch_add(&n_va_free, 1);
-	free(va);
-}
-
-static struct gpuva_op *hook_op_alloc(void)
-{
-	struct gpuva_op *op;
-
-	if (op_alloc_fail_in > 0 && --op_alloc_fail_in == 0)
-		return NULL;
-	op = calloc(1, sizeof(*op));
-	if (op)
-		atomic_fetch_add(&n_op_alloc, 1);
-	return op;
-}
-
-static void hook_op_free(struct gpuva_op *op)
-{
-	if (op)
-		atomic_fetch_add(&n_op_free, 1);
-	free(op);
-}
-
-static struct gpuvm_bo *hook_vm_bo_alloc(void)
-{
-	struct gpuvm_bo *vm_bo = calloc(1, sizeof(*vm_bo));
-
-	if (vm_bo)
-		atomic_fetch_add(&n_vmbo_alloc, 1);
-	return vm_bo;
-}
-
-static void hook_vm_bo_free(struct gpuvm_bo *vm_bo)
-{
-	atomic_fetch_add(&n_vmbo_free, 1);
-	free(vm_bo);
-}
+/* ---- Hooks (gpuvm_test.h counts) ----------------------------------------- */
 
 static int cb_map(struct gpuva_op *op, void *priv);
 static int cb_remap(struct gpuva_op *op, void *priv);
@@ -90,12 +36,12 @@ static int cb_unmap(struct gpuva_op *op, void *priv);
 
 /* Every hook. */
 static const struct gpuvm_ops full_ops = {
-	.vm_free = hook_vm_free,
-	.va_free = hook_va_free,
-	.op_alloc = hook_op_alloc,
-	.op_free = hook_op_free,
-	.vm_bo_alloc = hook_vm_bo_alloc,
-	.vm_bo_free = hook_vm_bo_free,
+	.vm_free = gt_hook_vm_free,
+	.va_free = gt_hook_va_free,
+	.op_alloc = gt_hook_op_alloc,
+	.op_free = gt_hook_op_free,
+	.vm_bo_alloc = gt_hook_vm_bo_alloc,
+	.vm_bo_free = gt_hook_vm_bo_free,
 	.sm_step_map = cb_map,
 	.sm_step_remap = cb_remap,
 	.sm_step_unmap = cb_unmap,
@@ -103,8 +49,8 @@ static const struct gpuvm_ops full_ops = {
 
 /* The library's own allocations for ops and vm_bos. */
 static const struct gpuvm_ops plain_ops = {
-	.vm_free = hook_vm_free,
-	.va_free = hook_va_free,
+	.vm_free = gt_hook_vm_free,
+	.va_free = gt_hook_va_free,
 	.sm_step_map = cb_map,
 	.sm_step_remap = cb_remap,
 	.sm_step_unmap = cb_unmap,
@@ -112,16 +58,16 @@ static const struct gpuvm_ops plain_ops = {
 
 /* No sm_step_map. */
 static const struct gpuvm_ops nomap_ops = {
-	.vm_free = hook_vm_free,
-	.va_free = hook_va_free,
+	.vm_free = gt_hook_vm_free,
+	.va_free = gt_hook_va_free,
 	.sm_step_remap = cb_remap,
 	.sm_step_unmap = cb_unmap,
 };
 
 /* No step callback at all. */
 static const struct gpuvm_ops nostep_ops = {
-	.vm_free = hook_vm_free,
-	.va_free = hook_va_free,
+	.vm_free = gt_hook_vm_free,
+	.va_free = gt_hook_va_free,
 };
 
 static struct gpuvm_bo_handle bo_a, bo_b, bo_c, bo_x;
@@ -141,52 +87,17 @@ static const char *bo_name(const struct gpuvm_bo_handle *bo)
 	return "?";
 }
 
-static size_t nodes_live(void)
-{
-	struct mt_cache_stats st;
-
-	mt_cache_stats(&st);
-	return st.nodes_live;
-}
-
-static void rcu_wait_frees(void)
-{
-	mt_rcu_flavor()->barrier();
-}
-
 /* ---- Mappings ------------------------------------------------------------ */
-
-static struct gpuva *va_new(void)
-{
-	struct gpuva *va = calloc(1, sizeof(*va));
-
-	if (!va)
-		abort();
-	atomic_fetch_add(&n_va_alloc, 1);
-	return va;
-}
-
-/* A mapping that never went into a tree. */
-static void va_discard(struct gpuva *va)
-{
-	if (va)
-		hook_va_free(va);
-}
 
 static unsigned int cur_vm_flags;
 
+/* A space on the heap with cur_vm_flags, returned locked. */
 static struct gpuvm *vm_new_ex(uint64_t start, uint64_t range, uint64_t rs,
 			       uint64_t rr, const struct gpuvm_ops *ops)
 {
-	struct gpuvm *vm = calloc(1, sizeof(*vm));
-	int ret;
+	struct gpuvm *vm = gt_vm_new("sm", cur_vm_flags, start, range, rs, rr,
+				     ops);
 
-	if (!vm)
-		abort();
-	ret = gpuvm_init(vm, "sm", cur_vm_flags, start, range, rs, rr, ops);
-	CHECK_EQ(ret, 0);
-	if (ret)
-		abort();
 	gpuvm_lock(vm);
 	return vm;
 }
@@ -201,11 +112,8 @@ static void vm_clear(struct gpuvm *vm)
 {
 	struct gpuva *va;
 
-	gpuvm_for_each_va(va, vm) {
-		gpuva_remove(va);
-		gpuva_unlink(va);
-		gpuva_free_rcu(va);
-	}
+	gpuvm_for_each_va(va, vm)
+		gt_del(va);
 	CHECK_EQ(gpuvm_mapping_count(vm), 0);
 	CHECK_EQ(mt_validate(gpuvm_tree(vm)), 0);
 }
@@ -226,20 +134,9 @@ static struct gpuvm *vm_get(void)
 /* Removes every mapping, unlocks and drops the last reference. */
 static void vm_done(struct gpuvm *vm)
 {
-	long before = atomic_load(&n_vm_free);
-	struct gpuva *va;
-
-	gpuvm_for_each_va(va, vm) {
-		gpuva_remove(va);
-		gpuva_unlink(va);
-		gpuva_free_rcu(va);
-	}
-	CHECK_EQ(gpuvm_mapping_count(vm), 0);
-	CHECK_EQ(mt_validate(gpuvm_tree(vm)), 0);
+	vm_clear(vm);
 	gpuvm_unlock(vm);
-	gpuvm_put(vm);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_vm_free), before + 1);
+	gt_vm_put_last(vm);
 }
 
 static void link_bo(struct gpuvm *vm, struct gpuva *va,
@@ -255,88 +152,21 @@ static void link_bo(struct gpuvm *vm, struct gpuva *va,
 	gpuvm_bo_put(vm_bo);
 }
 
+/* A mapping inserted and linked to its BO's vm_bo. */
 static struct gpuva *add(struct gpuvm *vm, uint64_t addr, uint64_t range,
 			 struct gpuvm_bo_handle *bo, uint64_t off)
 {
-	struct gpuva *va = va_new();
-	int ret;
+	struct gpuva *va = gt_insert(vm, addr, range, bo, off);
 
-	gpuva_init(va, addr, range, bo, off);
-	ret = gpuva_insert(vm, va);
-	CHECK_EQ(ret, 0);
-	if (ret) {
-		fprintf(stderr, "  insert [%#llx, +%#llx) failed: %d\n",
-			(unsigned long long)addr, (unsigned long long)range,
-			ret);
-		va_discard(va);
+	if (!va)
 		return NULL;
-	}
 	CHECK(va->vm == vm);
 	if (bo)
 		link_bo(vm, va, bo);
 	return va;
 }
 
-static void del(struct gpuva *va)
-{
-	gpuva_remove(va);
-	gpuva_unlink(va);
-	gpuva_free_rcu(va);
-}
-
-/* ---- Applying ops, as a driver does ------------------------------------ */
-
-static int apply_op(struct gpuvm *vm, struct gpuva_op *op)
-{
-	int ret = 0;
-
-	switch (op->op) {
-	case GPUVA_OP_MAP: {
-		struct gpuva *va = va_new();
-
-		ret = gpuva_map(vm, va, &op->map);
-		if (ret) {
-			va_discard(va);
-			return ret;
-		}
-		if (op->map.bo)
-			link_bo(vm, va, op->map.bo);
-		return 0;
-	}
-	case GPUVA_OP_REMAP: {
-		struct gpuva *old = op->remap.unmap->va;
-		struct gpuvm_bo *vm_bo = old->vm_bo;
-		struct gpuva *prev = op->remap.prev ? va_new() : NULL;
-		struct gpuva *next = op->remap.next ? va_new() : NULL;
-
-		ret = gpuva_remap(prev, next, &op->remap);
-		if (ret) {
-			va_discard(prev);
-			va_discard(next);
-			return ret;
-		}
-		if (vm_bo) {
-			if (prev)
-				gpuva_link(prev, vm_bo);
-			if (next)
-				gpuva_link(next, vm_bo);
-		}
-		gpuva_unlink(old);
-		gpuva_free_rcu(old);
-		return 0;
-	}
-	case GPUVA_OP_UNMAP: {
-		struct gpuva *va = op->unmap.va;
-
-		gpuva_unmap(&op->unmap);
-		gpuva_unlink(va);
-		gpuva_free_rcu(va);
-		return 0;
-	}
-	default:
-		return -EINVAL;
-	}
-}
+/* ---- Applying ops, as a driver does (gt_apply_op()) ---------------------- */
 
 static void apply_ops(struct gpuvm *vm, struct gpuva_ops *ops)
 {
@@ -345,7 +175,7 @@ static void apply_ops(struct gpuvm *vm, struct gpuva_ops *ops)
 	if (!ops)
 		return;
 	gpuva_for_each_op(op, ops)
-		CHECK_EQ(apply_op(vm, op), 0);
+		CHECK_EQ(gt_apply_op(vm, op, NULL, NULL), 0);
 }
 
 /* ---- Recorded ops -------------------------------------------------------- */
@@ -571,7 +401,7 @@ static int step(struct gpuva_op *op, void *priv, enum gpuva_op_type want)
 	if (i == r->fail_at)
 		return r->fail_err;
 	if (r->apply)
-		return apply_op(r->vm, op);
+		return gt_apply_op(r->vm, op, NULL, NULL);
 	return 0;
 }
 
@@ -919,7 +749,7 @@ static void run_case(void)
 	exp = K.exp;
 	resolve(&exp, vas);
 	snap_take(vm, &s0);
-	live = nodes_live();
+	live = gt_nodes_live();
 
 	ret = create(vm, K.kind, &K.req, &ops);
 	CHECK_EQ(ret, 0);
@@ -946,7 +776,7 @@ static void run_case(void)
 	}
 	snap_take(vm, &s1);
 	CHECK(snap_same(&s0, &s1));
-	CHECK_EQ(nodes_live(), live);
+	CHECK_EQ(gt_nodes_live(), live);
 	CHECK_EQ(mt_validate(gpuvm_tree(vm)), 0);
 
 	if (K.kind == K_MAP || K.kind == K_UNMAP) {
@@ -1527,7 +1357,8 @@ static void test_random(uint64_t *rng, long iters)
 	for (long it = 0; it < iters; it++) {
 		enum kind kind = (enum kind)(harness_rand(rng) % 4);
 		uint64_t base = harness_rand(rng) % 2 ? 0 : 0x100;
-		uint64_t pos = harness_rand(rng) % 4, A, len;
+		uint64_t pos = harness_rand(rng) % 4, A, len, roff;
+		uint32_t rflags;
 		struct gpuvm_bo_handle *rbo;
 
 		cur_vm_flags = it % 2 ? GPUVM_NO_VA_ALLOCATOR : 0;
@@ -1545,9 +1376,11 @@ static void test_random(uint64_t *rng, long iters)
 		A = harness_rand(rng) % 100;
 		len = 1 + harness_rand(rng) % 40;
 		rbo = pick[harness_rand(rng) % 4];
-		k_req(A, len, kind == K_MADVISE ? NULL : rbo,
-		      harness_rand(rng) % 3 ? base + A : harness_rand(rng) % 512,
-		      harness_rand(rng) % 2 ? GPUVA_USERBITS : 0);
+		/* One draw per statement: argument order is unspecified. */
+		roff = harness_rand(rng) % 3 ? base + A :
+					       harness_rand(rng) % 512;
+		rflags = harness_rand(rng) % 2 ? GPUVA_USERBITS : 0;
+		k_req(A, len, kind == K_MADVISE ? NULL : rbo, roff, rflags);
 		model_ops(&K.before, kind, &K.req);
 		if (kind == K_PREFETCH)
 			a_same();
@@ -1689,7 +1522,7 @@ static void expect_einval_everywhere(struct gpuvm *vm,
 {
 	static struct snap s0, s1;
 	struct gpuva_ops *sentinel = (struct gpuva_ops *)&s0, *ops;
-	long ops_before = atomic_load(&n_op_alloc);
+	long ops_before = atomic_load(&gt.op_alloc);
 	uint64_t addr = req->map.va.addr, range = req->map.va.range;
 	struct recorder r;
 	struct gpuva *va;
@@ -1733,25 +1566,25 @@ static void expect_einval_everywhere(struct gpuvm *vm,
 				why, ret);
 		}
 	}
-	CHECK_EQ(atomic_load(&n_op_alloc), ops_before);
+	CHECK_EQ(atomic_load(&gt.op_alloc), ops_before);
 
-	va = va_new();
+	va = gt_va_new();
 	gpuva_init(va, addr, range, req->map.bo, req->map.bo_offset);
 	ret = gpuva_insert(vm, va);
 	if (ret == 0)
-		del(va);
+		gt_del(va);
 	else
-		va_discard(va);
+		gt_va_discard(va);
 	if (ret != -EINVAL) {
 		ok = false;
 		fprintf(stderr, "  %s: gpuva_insert gave %d\n", why, ret);
 	}
-	va = va_new();
+	va = gt_va_new();
 	ret = gpuva_map(vm, va, &req->map);
 	if (ret == 0)
-		del(va);
+		gt_del(va);
 	else
-		va_discard(va);
+		gt_va_discard(va);
 	if (ret != -EINVAL) {
 		ok = false;
 		fprintf(stderr, "  %s: gpuva_map gave %d\n", why, ret);
@@ -1830,7 +1663,7 @@ static void test_validation(void)
 	CHECK(gpuva_find(vm, 0x2000, 0) == NULL);
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		struct gpuva *va = va_new();
+		struct gpuva *va = gt_va_new();
 		int ret;
 
 		CHECK(gpuvm_range_valid(vm, good[i].addr, good[i].range));
@@ -1853,7 +1686,7 @@ static void test_validation(void)
 			ret = gpuva_insert(e, va);
 			CHECK_EQ(ret, 0);
 			if (ret)
-				va_discard(va);
+				gt_va_discard(va);
 			vm_done(e);
 		}
 	}
@@ -1875,21 +1708,21 @@ static void test_validation(void)
 		CHECK_EQ(r.calls, 0);
 		ops = NULL;
 		CHECK_EQ(gpuvm_sm_map_ops_create(vm, &req, &ops), -EINVAL);
-		va = va_new();
+		va = gt_va_new();
 		CHECK_EQ(gpuva_map(vm, va, &req.map), -EINVAL);
-		va_discard(va);
-		va = va_new();
+		gt_va_discard(va);
+		va = gt_va_new();
 		gpuva_init(va, 0x3000, 0x100, &small, 0x80);
 		CHECK_EQ(gpuva_insert(vm, va), -EINVAL);
-		va_discard(va);
-		va = va_new();
+		gt_va_discard(va);
+		va = gt_va_new();
 		gpuva_init(va, 0x3000, 0x1, &small, 0x100);
 		CHECK_EQ(gpuva_insert(vm, va), -EINVAL);
-		va_discard(va);
-		va = va_new();
+		gt_va_discard(va);
+		va = gt_va_new();
 		gpuva_init(va, 0x3000, 0x2, &small, UINT64_MAX);
 		CHECK_EQ(gpuva_insert(vm, va), -EINVAL);
-		va_discard(va);
+		gt_va_discard(va);
 		snap_take(vm, &s1);
 		CHECK(snap_same(&s0, &s1));
 
@@ -1898,13 +1731,13 @@ static void test_validation(void)
 		ops = NULL;
 		CHECK_EQ(gpuvm_sm_map_ops_create(vm, &req, &ops), 0);
 		gpuva_ops_free(vm, ops);
-		va = va_new();
+		va = gt_va_new();
 		gpuva_init(va, 0x3000, 0x100, &small, 0);
 		CHECK_EQ(gpuva_insert(vm, va), 0);
 		if (va->vm == vm)
-			del(va);
+			gt_del(va);
 		else
-			va_discard(va);
+			gt_va_discard(va);
 	}
 	CHECK_EQ(gpuvm_bo_handle_fini(&small), 0);
 
@@ -1915,7 +1748,7 @@ static void test_validation(void)
 	{
 		static struct snap s0, s1;
 		struct gpuva *va;
-		long vmbos = atomic_load(&n_vmbo_alloc);
+		long vmbos = atomic_load(&gt.vm_bo_alloc);
 
 		snap_take(vm, &s0);
 		memset(&req, 0, sizeof(req));
@@ -1927,17 +1760,17 @@ static void test_validation(void)
 		CHECK_EQ(r.calls, 0);
 		ops = NULL;
 		CHECK_EQ(gpuvm_sm_map_ops_create(vm, &req, &ops), -EINVAL);
-		va = va_new();
+		va = gt_va_new();
 		gpuva_init(va, 0x3000, 0x100, &priv_other, 0);
 		CHECK_EQ(gpuva_insert(vm, va), -EINVAL);
-		va_discard(va);
-		va = va_new();
+		gt_va_discard(va);
+		va = gt_va_new();
 		CHECK_EQ(gpuva_map(vm, va, &req.map), -EINVAL);
-		va_discard(va);
+		gt_va_discard(va);
 		CHECK_EQ(gpuvm_bo_obtain(vm, &priv_other, &vm_bo), -EINVAL);
 		CHECK(gpuvm_bo_create(vm, &priv_other) == NULL);
 		CHECK(gpuvm_bo_find(vm, &priv_other) == NULL);
-		CHECK_EQ(atomic_load(&n_vmbo_alloc), vmbos);
+		CHECK_EQ(atomic_load(&gt.vm_bo_alloc), vmbos);
 		snap_take(vm, &s1);
 		CHECK(snap_same(&s0, &s1));
 
@@ -1948,10 +1781,10 @@ static void test_validation(void)
 		gpuva_ops_free(vm, ops);
 		va = add(vm, 0x3000, 0x100, &priv_own, 0);
 		if (va)
-			del(va);
+			gt_del(va);
 		va = add(vm2, 0x3000, 0x100, &priv_other, 0);
 		if (va)
-			del(va);
+			gt_del(va);
 	}
 	vm_done(vm2);
 	vm_done(vm);
@@ -1986,7 +1819,7 @@ static void test_validation(void)
 	vm = vm_new();
 	add(vm, 0x100, 0x100, &bo_a, 0);
 	{
-		struct gpuva *va = va_new();
+		struct gpuva *va = gt_va_new();
 
 		gpuva_init(va, 0x1ff, 0x10, NULL, 0);
 		CHECK_EQ(gpuva_insert(vm, va), -EEXIST);
@@ -1994,7 +1827,7 @@ static void test_validation(void)
 		CHECK_EQ(gpuva_insert(vm, va), -EEXIST);
 		gpuva_init(va, 0x0, 0x1000, NULL, 0);
 		CHECK_EQ(gpuva_insert(vm, va), -EEXIST);
-		va_discard(va);
+		gt_va_discard(va);
 		CHECK_EQ(gpuvm_mapping_count(vm), 1);
 	}
 	vm_done(vm);
@@ -2038,8 +1871,9 @@ static struct gpuva_ops *fault_loop(const char *name, struct gpuvm *vm,
 
 	snap_take(vm, &s0);
 	for (long k = 1; k < 10000; k++) {
-		size_t live = nodes_live();
-		long oa = atomic_load(&n_op_alloc), of = atomic_load(&n_op_free);
+		size_t live = gt_nodes_live();
+		long oa = atomic_load(&gt.op_alloc);
+		long of = atomic_load(&gt.op_free);
 
 		out = sentinel;
 		mt_fault_inject(k);
@@ -2049,9 +1883,9 @@ static struct gpuva_ops *fault_loop(const char *name, struct gpuvm *vm,
 			break;
 		failures++;
 		CHECK(out == sentinel || out == NULL);
-		CHECK_EQ(atomic_load(&n_op_alloc) - oa,
-			 atomic_load(&n_op_free) - of);
-		CHECK_EQ(nodes_live(), live);
+		CHECK_EQ(atomic_load(&gt.op_alloc) - oa,
+			 atomic_load(&gt.op_free) - of);
+		CHECK_EQ(gt_nodes_live(), live);
 		snap_take(vm, &s1);
 		CHECK(snap_same(&s0, &s1));
 		CHECK_EQ(mt_validate(gpuvm_tree(vm)), 0);
@@ -2150,17 +1984,18 @@ static void hook_failure(void)
 	req.map.bo = &bo_x;
 	for (long k = 1; k <= 4; k++) {
 		struct gpuva_ops *ops = NULL;
-		long oa = atomic_load(&n_op_alloc), of = atomic_load(&n_op_free);
+		long oa = atomic_load(&gt.op_alloc);
+		long of = atomic_load(&gt.op_free);
 		int ret;
 
-		op_alloc_fail_in = k;
+		gt_op_alloc_fail_in = k;
 		ret = gpuvm_sm_map_ops_create(vm, &req, &ops);
-		op_alloc_fail_in = 0;
+		gt_op_alloc_fail_in = 0;
 		CHECK_EQ(ret, -ENOMEM);
 		if (!ret)
 			gpuva_ops_free(vm, ops);
-		CHECK_EQ(atomic_load(&n_op_alloc) - oa,
-			 atomic_load(&n_op_free) - of);
+		CHECK_EQ(atomic_load(&gt.op_alloc) - oa,
+			 atomic_load(&gt.op_free) - of);
 		CHECK_EQ(gpuvm_mapping_count(vm), 3);
 	}
 	vm_done(vm);
@@ -2190,12 +2025,12 @@ static void all_fail(struct gpuvm *vm, enum all_fail_kind kind,
 		     const struct gpuva_op_remap *rm)
 {
 	static struct snap s0, s1;
-	struct gpuva *va = va_new(), *p = va_new(), *n = va_new();
+	struct gpuva *va = gt_va_new(), *p = gt_va_new(), *n = gt_va_new();
 	size_t live;
 	int ret = 0;
 
 	snap_take(vm, &s0);
-	live = nodes_live();
+	live = gt_nodes_live();
 	mt_fault_inject_all(true);
 	switch (kind) {
 	case AF_INSERT:
@@ -2212,9 +2047,9 @@ static void all_fail(struct gpuvm *vm, enum all_fail_kind kind,
 	mt_fault_inject_all(false);
 	CHECK_EQ(ret, -ENOMEM);
 	if (ret) {
-		va_discard(va);
-		va_discard(p);
-		va_discard(n);
+		gt_va_discard(va);
+		gt_va_discard(p);
+		gt_va_discard(n);
 	} else {
 		fprintf(stderr, "  all_fail %d: a store with every allocation failing succeeded\n",
 			(int)kind);
@@ -2222,7 +2057,7 @@ static void all_fail(struct gpuvm *vm, enum all_fail_kind kind,
 	}
 	snap_take(vm, &s1);
 	CHECK(snap_same(&s0, &s1));
-	CHECK_EQ(nodes_live(), live);
+	CHECK_EQ(gt_nodes_live(), live);
 	CHECK_EQ(mt_validate(gpuvm_tree(vm)), 0);
 }
 
@@ -2258,7 +2093,7 @@ static void fault_apply(void)
 
 	/* prev/next not matching the op: -EINVAL, nothing changed. */
 	{
-		struct gpuva *p = va_new(), *n = va_new();
+		struct gpuva *p = gt_va_new(), *n = gt_va_new();
 
 		snap_take(vm, &s0);
 		CHECK_EQ(gpuva_remap(NULL, n, &op->remap), -EINVAL);
@@ -2266,8 +2101,8 @@ static void fault_apply(void)
 		CHECK_EQ(gpuva_remap(NULL, NULL, &op->remap), -EINVAL);
 		snap_take(vm, &s1);
 		CHECK(snap_same(&s0, &s1));
-		va_discard(p);
-		va_discard(n);
+		gt_va_discard(p);
+		gt_va_discard(n);
 	}
 
 	all_fail(vm, AF_REMAP, NULL, &op->remap);
@@ -2275,8 +2110,8 @@ static void fault_apply(void)
 	failures = 0;
 	snap_take(vm, &s0);
 	for (long k = 1; k < 10000; k++) {
-		struct gpuva *p = va_new(), *n = va_new();
-		size_t live = nodes_live();
+		struct gpuva *p = gt_va_new(), *n = gt_va_new();
+		size_t live = gt_nodes_live();
 
 		mt_fault_inject(k);
 		ret = gpuva_remap(p, n, &op->remap);
@@ -2290,11 +2125,11 @@ static void fault_apply(void)
 		}
 		CHECK_EQ(ret, -ENOMEM);
 		failures++;
-		va_discard(p);
-		va_discard(n);
+		gt_va_discard(p);
+		gt_va_discard(n);
 		snap_take(vm, &s1);
 		CHECK(snap_same(&s0, &s1));
-		CHECK_EQ(nodes_live(), live);
+		CHECK_EQ(gt_nodes_live(), live);
 		CHECK_EQ(mt_validate(gpuvm_tree(vm)), 0);
 		CHECK(gpuvm_lookup(vm, 0x10000) == old);
 		CHECK(gpuvm_lookup(vm, 0x102ff) == old);
@@ -2315,8 +2150,8 @@ static void fault_apply(void)
 	failures = 0;
 	snap_take(vm, &s0);
 	for (long k = 1; op && k < 10000; k++) {
-		struct gpuva *va = va_new();
-		size_t live = nodes_live();
+		struct gpuva *va = gt_va_new();
+		size_t live = gt_nodes_live();
 
 		mt_fault_inject(k);
 		ret = gpuva_map(vm, va, &op->map);
@@ -2327,10 +2162,10 @@ static void fault_apply(void)
 		}
 		CHECK_EQ(ret, -ENOMEM);
 		failures++;
-		va_discard(va);
+		gt_va_discard(va);
 		snap_take(vm, &s1);
 		CHECK(snap_same(&s0, &s1));
-		CHECK_EQ(nodes_live(), live);
+		CHECK_EQ(gt_nodes_live(), live);
 		CHECK_EQ(mt_validate(gpuvm_tree(vm)), 0);
 		if (ret != -ENOMEM)
 			break;
@@ -2351,8 +2186,8 @@ static void fault_apply(void)
 		all_fail(vm, AF_MAP, &m, NULL);
 		snap_take(vm, &s0);
 		for (long k = 1; k < 10000; k++) {
-			struct gpuva *va = va_new();
-			size_t live = nodes_live();
+			struct gpuva *va = gt_va_new();
+			size_t live = gt_nodes_live();
 
 			mt_fault_inject(k);
 			ret = gpuva_map(vm, va, &m);
@@ -2366,10 +2201,10 @@ static void fault_apply(void)
 				break;
 			}
 			CHECK_EQ(ret, -ENOMEM);
-			va_discard(va);
+			gt_va_discard(va);
 			snap_take(vm, &s1);
 			CHECK(snap_same(&s0, &s1));
-			CHECK_EQ(nodes_live(), live);
+			CHECK_EQ(gt_nodes_live(), live);
 			CHECK_EQ(mt_validate(gpuvm_tree(vm)), 0);
 			if (ret != -ENOMEM)
 				break;
@@ -2384,8 +2219,8 @@ static void fault_apply(void)
 		all_fail(vm, AF_INSERT, &m, NULL);
 		snap_take(vm, &s0);
 		for (long k = 1; k < 10000; k++) {
-			struct gpuva *va = va_new();
-			size_t live = nodes_live();
+			struct gpuva *va = gt_va_new();
+			size_t live = gt_nodes_live();
 
 			gpuva_init(va, hole * 0x100 + 0x80, 0x40, NULL, 0);
 			mt_fault_inject(k);
@@ -2394,10 +2229,10 @@ static void fault_apply(void)
 			if (ret == 0)
 				break;
 			CHECK_EQ(ret, -ENOMEM);
-			va_discard(va);
+			gt_va_discard(va);
 			snap_take(vm, &s1);
 			CHECK(snap_same(&s0, &s1));
-			CHECK_EQ(nodes_live(), live);
+			CHECK_EQ(gt_nodes_live(), live);
 			CHECK_EQ(mt_validate(gpuvm_tree(vm)), 0);
 			if (ret != -ENOMEM)
 				break;
@@ -2412,8 +2247,8 @@ static void fault_apply(void)
 
 		failures = 0;
 		for (long k = 1; k < 100; k++) {
-			long va0 = atomic_load(&n_vmbo_alloc);
-			long vf0 = atomic_load(&n_vmbo_free);
+			long va0 = atomic_load(&gt.vm_bo_alloc);
+			long vf0 = atomic_load(&gt.vm_bo_free);
 
 			vm_bo = NULL;
 			mt_fault_inject(k);
@@ -2423,9 +2258,9 @@ static void fault_apply(void)
 				break;
 			CHECK_EQ(ret, -ENOMEM);
 			failures++;
-			rcu_wait_frees();
-			CHECK_EQ(atomic_load(&n_vmbo_alloc) - va0,
-				 atomic_load(&n_vmbo_free) - vf0);
+			gt_rcu_wait_frees();
+			CHECK_EQ(atomic_load(&gt.vm_bo_alloc) - va0,
+				 atomic_load(&gt.vm_bo_free) - vf0);
 			CHECK(gpuvm_bo_find(vm, &bo_x) == NULL);
 			CHECK_EQ(vm->refcount, refs);
 			if (ret != -ENOMEM)
@@ -2555,7 +2390,7 @@ static void test_iteration(void)
 		if (n < 4)
 			CHECK(va == m[want[n]]);
 		n++;
-		del(va);
+		gt_del(va);
 	}
 	CHECK_EQ(n, 4);
 	CHECK_EQ(gpuvm_mapping_count(vm), 6);
@@ -2579,7 +2414,7 @@ static void test_iteration(void)
 	n = 0;
 	gpuvm_for_each_va(va, vm) {
 		n++;
-		del(va);
+		gt_del(va);
 	}
 	CHECK_EQ(n, 6);
 	CHECK_EQ(gpuvm_mapping_count(vm), 0);
@@ -2594,7 +2429,7 @@ static void test_iteration(void)
 
 		CHECK_EQ(a, 0x100 * (uint64_t)n);
 		n++;
-		del(va);
+		gt_del(va);
 		add(vm, a, 0x80, NULL, 0);
 		add(vm, a + 0x80, 0x80, NULL, 0);
 	}
@@ -2689,7 +2524,7 @@ static void test_find(void)
 	CHECK(gpuva_find_first(vm, 0x10, UINT64_MAX - 0x20) == NULL);
 	CHECK(gpuva_find_prev(vm, 0x10) == m0);
 	{
-		struct gpuva *va = va_new();
+		struct gpuva *va = gt_va_new();
 		struct gpuvm_map_req req;
 		struct gpuva_ops *ops = NULL;
 
@@ -2698,7 +2533,7 @@ static void test_find(void)
 		CHECK(!gpuvm_range_valid(vm, UINT64_MAX, 1));
 		gpuva_init(va, UINT64_MAX, 1, NULL, 0);
 		CHECK_EQ(gpuva_insert(vm, va), -EINVAL);
-		va_discard(va);
+		gt_va_discard(va);
 		memset(&req, 0, sizeof(req));
 		req.map.va.addr = UINT64_MAX - 0x8;
 		req.map.va.range = 0x8;
@@ -2723,8 +2558,7 @@ static void test_find(void)
 int main(void)
 {
 	uint64_t rng = harness_seed("test_gpuvm_sm");
-	const char *env = getenv("GPUVM_SM_ITERS");
-	long iters = env ? strtol(env, NULL, 0) : 1500;
+	long iters = gt_env_long("GPUVM_SM_ITERS", 1500);
 
 	urcu_memb_register_thread();
 	gpuvm_bo_handle_init(&bo_a, 0, NULL);
@@ -2754,10 +2588,10 @@ int main(void)
 		if (pool[i])
 			vm_done(pool[i]);
 	CHECK_EQ(remap_ptr_errors, 0);
-	rcu_wait_frees();
-	CHECK_EQ(atomic_load(&n_va_alloc), atomic_load(&n_va_free));
-	CHECK_EQ(atomic_load(&n_op_alloc), atomic_load(&n_op_free));
-	CHECK_EQ(atomic_load(&n_vmbo_alloc), atomic_load(&n_vmbo_free));
+	gt_rcu_wait_frees();
+	CHECK_EQ(atomic_load(&gt.va_alloc), atomic_load(&gt.va_free));
+	CHECK_EQ(atomic_load(&gt.op_alloc), atomic_load(&gt.op_free));
+	CHECK_EQ(atomic_load(&gt.vm_bo_alloc), atomic_load(&gt.vm_bo_free));
 	CHECK_EQ(gpuvm_bo_handle_fini(&bo_a), 0);
 	CHECK_EQ(gpuvm_bo_handle_fini(&bo_b), 0);
 	CHECK_EQ(gpuvm_bo_handle_fini(&bo_c), 0);
