@@ -864,9 +864,12 @@ void gpuvm_bind_queue_destroy(struct gpuvm_bind_queue *queue);
 /*
  * gpuvm_bind_submit() - Queue a job of @nr_reqs requests that runs after
  * every fence of @in_fences (@nr_in of them) is signalled, and return its
- * out-fence, signalled when it has run (with its error if it failed), in
- * *@out_fence: the caller owns that reference. A failed in-fence fails
- * the job with its error, unrun. In staged mode the VA space changes now.
+ * out-fence, signalled when its run step is done (with its error if it
+ * failed), in *@out_fence: the caller owns that reference. The job's
+ * cleanup (freeing what left the VA space and what it did not use,
+ * tidying the tree) follows on the worker; gpuvm_bind_queue_stop() waits
+ * for it. A failed in-fence fails the job with its error, unrun (that
+ * error wins over -ENODEV). In staged mode the VA space changes now.
  * Context: any thread except the worker; takes the VM lock; may allocate.
  * Return: 0; -EINVAL (an invalid request, as gpuva_insert() defines, or
  * no request); -ENOMEM; -ENODEV (the VA space is unusable). On error

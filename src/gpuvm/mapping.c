@@ -181,9 +181,9 @@ static uint64_t run_first(struct gpuvm *vm, uint64_t pos)
 
 /*
  * Tidy the run of slots that starts with the one @mas is on: adjacent
- * slots holding the same mapping merge into one, a run of placeholders
- * becomes free space (merging with free neighbours), except across the
- * boundaries pending binds need. Leaves *@last at the run's end.
+ * slots holding the same mapping (or placeholders) merge into one, and a
+ * run of placeholders becomes free space (merging with free neighbours),
+ * except across the boundaries pending binds need. Leaves *@last at the run's end.
  * Return: 0, or -ENOMEM (the run is left as it was).
  */
 static int tidy_run(struct gpuvm *vm, struct ma_state *mas, void *entry,
@@ -200,15 +200,12 @@ static int tidy_run(struct gpuvm *vm, struct ma_state *mas, void *entry,
 		*last = mas->last;
 		merged = true;
 	}
-	if (xa_is_zero(entry)) {
-		if (!keeps_boundary(vm, first, first - 1) ||
-		    (*last != ULONG_MAX &&
-		     !keeps_boundary(vm, *last + 1, *last + 1)))
-			return 0;
+	/* Placeholders that must stay (a boundary needs them) still merge. */
+	if (xa_is_zero(entry) && keeps_boundary(vm, first, first - 1) &&
+	    (*last == ULONG_MAX || keeps_boundary(vm, *last + 1, *last + 1)))
 		entry = NULL;
-	} else if (!merged) {
+	else if (!merged)
 		return 0;
-	}
 	return tree_store(vm, first, *last - first + 1, entry, GFP_KERNEL);
 }
 

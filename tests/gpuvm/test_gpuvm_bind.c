@@ -16,12 +16,16 @@
  *     outside the reserved region, one slot per mapping); and the same
  *     with the worker running while jobs are submitted;
  *  4. a submit failing at every allocation in turn (mt_fault_inject(k))
- *     leaves the VA space exactly as it was, and leaks nothing;
+ *     leaves the VA space exactly as it was, and leaks nothing, with the
+ *     jobs before it run or still pending;
  *  5. a failing run step poisons the VA space;
  *  6. an in-fence signalled with an error fails its job;
- *  7. teardown with jobs pending;
+ *  7. teardown with jobs pending (never started, or waiting for an
+ *     in-fence); stop and start;
  *  8. readers looking addresses up lock-free while jobs run;
- *  9. reservation accounting.
+ *  9. reservation accounting;
+ * and small cases of overlapping pending jobs that must leave the tree
+ * tidy, and submits with bad arguments.
  * Mappings are allocated by the driver hooks (va_alloc/va_free), which
  * count them and keep a magic word, so leaks and use after free show.
  *
@@ -29,15 +33,21 @@
  * so that any mapping found, or any piece of one, names the request that
  * made it.
  *
+ * A job's out-fence is signalled before the worker cleans up after it
+ * (drops its reservation, tidies the tree): checks of tidiness and of
+ * reservations stop the worker first (a stop waits for the cleanup).
+ *
  * Environment: MT_SEED replays; MT_BIND_JOBS (jobs of the random workloads,
  * default 150), MT_BIND_REQS (most requests per job, default 12),
  * MT_BIND_READERS (reader threads, default 2), MT_BIND_SWEEPS (jobs swept
- * with fault injection per mode, default 3).
+ * with fault injection per mode and variant, default 3), MT_BIND_ONLY
+ * (run only the scenarios whose name contains it: bad, in-fences, cross,
+ * stop, tidy, workload, concurrent, sweep, run-failure, in-error, destroy,
+ * reservation).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -474,7 +484,6 @@ static long check_model(struct gpuvm *vm, const struct model *m,
 			struct bos *b, bool settled, const char *what)
 {
 	long bad = 0, n = 0, per_bo[NR_BOS] = { 0 };
-	uint64_t pos = 0;
 	struct gpuva *va;
 	uint32_t p = 0;
 	int i;
@@ -515,9 +524,7 @@ static long check_model(struct gpuvm *vm, const struct model *m,
 		}
 		for (i = 0; i < NR_BOS; i++)
 			per_bo[i] += va->bo == &b->h[i];
-		pos = va->va.addr + va->va.range;
 	}
-	(void)pos;
 	while (p < NR_PAGES && !m->page[p])
 		p++;
 	if (p < NR_PAGES && bad++ < 3)
@@ -1364,8 +1371,10 @@ static void run_workload(enum gpuvm_bind_mode mode, uint64_t seed,
 	CHECK_EQ(wait_status(out[0]), 1);
 	if (!concurrent)
 		gpuvm_bind_queue_stop(q);
+	/* Running, the worker may not have dropped job 0's vm_bo
+	 * references yet: its fence is signalled before it cleans up. */
 	gpuvm_lock(vm);
-	check_model(vm, &w.after0, &b, true, what);
+	check_model(vm, &w.after0, &b, !concurrent, what);
 	gpuvm_unlock(vm);
 
 	for (j = 1; j < nr_jobs; j++) {
@@ -1500,6 +1509,7 @@ struct snap {
 	const struct gpuva **listed[NR_BOS];	/* in list order */
 	long va_live, vm_bo_live;
 	size_t nodes;
+	bool settled;			/* va_live and nodes taken */
 };
 
 static int cmp_ptr(const void *a, const void *b)
@@ -1510,15 +1520,20 @@ static int cmp_ptr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Outside the VM lock (settles RCU frees first). */
-static void snap_take(struct snap *s, struct gpuvm *vm, struct bos *b)
+/* Outside the VM lock. @settle: wait for RCU frees and count mappings and
+ * tree nodes too (slow: a grace period or two). */
+static void snap_take(struct snap *s, struct gpuvm *vm, struct bos *b,
+		      bool settle)
 {
 	struct gpuva *va;
 	int i;
 
 	memset(s, 0, sizeof(*s));
-	s->nodes = nodes_settled();
-	s->va_live = va_live();
+	if (settle) {
+		s->nodes = nodes_settled();
+		s->va_live = va_live();
+		s->settled = true;
+	}
 	s->vm_bo_live = vm_bo_live();
 	gpuvm_lock(vm);
 	s->count = gpuvm_mapping_count(vm);
@@ -1578,12 +1593,15 @@ static void snap_free(struct snap *s)
  * mappings and vm_bos allocated. (Tree nodes are compared by the caller:
  * undoing a store need not give back the same tree shape.)
  */
-/* Merge adjacent ranges holding the same entry, in place. */
+/* The mappings' ranges only (placeholders read as free), adjacent ranges
+ * of the same mapping merged; in place. */
 static long slots_merged(struct snap_slot *v, long n)
 {
 	long i, m = 0;
 
 	for (i = 0; i < n; i++) {
+		if (xa_is_zero(v[i].entry))
+			continue;
 		if (m && v[m - 1].entry == v[i].entry &&
 		    v[m - 1].last + 1 == v[i].index)
 			v[m - 1].last = v[i].last;
@@ -1621,8 +1639,8 @@ static long snap_compare(struct snap *s, struct snap *t, const char *what,
 					t->v[i].addr, t->v[i].range);
 		}
 	/* The tree's ranges too: pre-splits undone, boundaries of other
-	 * pending jobs kept (unless @exact_slots is false: then a range
-	 * split in two with the same entry on both sides does not count). */
+	 * pending jobs kept. Without @exact_slots, placeholders do not
+	 * count, nor a mapping's range split into several. */
 	if (s->nslots != t->nslots ||
 	    memcmp(s->slots, t->slots, s->nslots * sizeof(*s->slots))) {
 		for (i = 0; i < s->nslots && i < t->nslots; i++)
@@ -1673,7 +1691,8 @@ static long snap_compare(struct snap *s, struct snap *t, const char *what,
 			free(y);
 		}
 	}
-	if (s->va_live != t->va_live || s->vm_bo_live != t->vm_bo_live) {
+	if ((s->settled && t->settled && s->va_live != t->va_live) ||
+	    s->vm_bo_live != t->vm_bo_live) {
 		fprintf(stderr, "  %s: mappings %+ld, vm_bos %+ld after a "
 			"failed submit\n", what, t->va_live - s->va_live,
 			t->vm_bo_live - s->vm_bo_live);
@@ -1796,6 +1815,9 @@ static void test_submit_fault_sweep(enum gpuvm_bind_mode mode, uint64_t seed,
 	struct model before, after;
 	uint32_t nr_reqs = 8, j, i;
 	long total_points = 0, reordered = 0, reshaped = 0, tolerated = 0;
+	/* tree nodes a failed submit may leave over (a different shape;
+	 * more where it tidies next to pending pre-splits) */
+	size_t slack = pending && mode == GPUVM_BIND_IMMEDIATE ? 8 : 4;
 	char what[96];
 
 	if (sweeps > 60)
@@ -1828,7 +1850,7 @@ static void test_submit_fault_sweep(enum gpuvm_bind_mode mode, uint64_t seed,
 
 			model_apply(&after, i, NULL, &n, &made);
 		}
-		snap_take(&s, e.vm, &b);
+		snap_take(&s, e.vm, &b, true);
 		for (k = 1; k < 100000; k++) {
 			struct model shown = pending &&
 				mode == GPUVM_BIND_IMMEDIATE ? w.after0 : before;
@@ -1853,7 +1875,7 @@ static void test_submit_fault_sweep(enum gpuvm_bind_mode mode, uint64_t seed,
 				sweep_teardown(&e, &after);
 				snap_free(&s);
 				sweep_build(&e, j);
-				snap_take(&s, e.vm, &b);
+				snap_take(&s, e.vm, &b, true);
 				continue;
 			}
 			mt_fault_inject(0);
@@ -1863,17 +1885,21 @@ static void test_submit_fault_sweep(enum gpuvm_bind_mode mode, uint64_t seed,
 			CHECK_EQ(ret, -ENOMEM);
 			CHECK(f == (struct gpuvm_fence *)&f);
 			CHECK_EQ(gpuvm_unusable(e.vm), 0);
-			snap_take(&t, e.vm, &b);
-			/* Nodes: no more than a different shape costs,
-			 * and no growth from one failure to the next. */
-			reshaped += t.nodes != s.nodes;
-			CHECK(t.nodes <= s.nodes + 2);
+			/* Memory is counted at every 8th failure: a leak
+			 * would grow from one failure to the next. */
+			snap_take(&t, e.vm, &b, total_points % 8 == 0);
+			/* Nodes: no more than a different shape costs. */
+			if (t.settled) {
+				reshaped += t.nodes != s.nodes;
+				CHECK(t.nodes <= s.nodes + slack);
+			}
 			/* Immediate jobs pending: a failed submit may leave
 			 * a pending job's placeholder split where it
-			 * pre-split (merged when that job is done). */
+			 * pre-split, or turn some into free space (tidied
+			 * when that job is done). */
 			if (snap_compare(&s, &t, at, &reordered,
 					 !pending || mode == GPUVM_BIND_STAGED) ||
-			    t.nodes > s.nodes + 2)
+			    (t.settled && t.nodes > s.nodes + slack))
 				fprintf(stderr, "  replay: MT_SEED=%" PRIu64
 					" (job %u, mt_fault_inject(%ld)); "
 					"nodes %zu, before %zu\n", seed, j,
@@ -1885,6 +1911,9 @@ static void test_submit_fault_sweep(enum gpuvm_bind_mode mode, uint64_t seed,
 			gpuvm_unlock(e.vm);
 			if (reordered != reordered_before) {
 				/* compare later failures with this order */
+				t.va_live = s.va_live;
+				t.nodes = s.nodes;
+				t.settled = s.settled;
 				snap_free(&s);
 				s = t;
 			} else {
