@@ -26,6 +26,7 @@
 #include <mapletree/maple_tree.h>
 
 #include "harness.h"
+#include "harness_child.h"
 
 #define MAX ULONG_MAX
 
@@ -1887,42 +1888,15 @@ static bool held_elsewhere(struct maple_tree *mt)
 	return ret != NULL;
 }
 
-/* Run @fn(@arg) in a child with stderr discarded; return its wait status. */
-static int run_child(void (*fn)(void *), void *arg)
-{
-	pid_t pid;
-	int status = 0;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		struct rlimit no_core = { 0, 0 };
-		int fd = open("/dev/null", O_WRONLY);
-
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		setrlimit(RLIMIT_CORE, &no_core);
-		alarm(20);	/* a hang is a failure, not a stuck suite */
-		fn(arg);
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return status;
-}
-
 #define CHECK_ABORTS(fn, arg) do {					\
-	int __st = run_child((fn), (arg));				\
+	int __st = harness_run_child((fn), (arg));				\
 	CHECK(__st != -1 && WIFSIGNALED(__st));			\
 	CHECK_EQ(__st != -1 && WIFSIGNALED(__st) ? WTERMSIG(__st) : -1,	\
 		 SIGABRT);						\
 } while (0)
 
 #define CHECK_EXITS_CLEANLY(fn, arg) do {				\
-	int __st = run_child((fn), (arg));				\
+	int __st = harness_run_child((fn), (arg));				\
 	CHECK(__st != -1 && WIFEXITED(__st) && WEXITSTATUS(__st) == 0);	\
 } while (0)
 

@@ -32,6 +32,7 @@
 #include <mapletree/maple_tree.h>
 
 #include "harness.h"
+#include "harness_child.h"
 
 #define MAX ULONG_MAX
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -1067,33 +1068,6 @@ static void test_gap_args(void)
 
 /* ---- Forked children -------------------------------------------------------- */
 
-/* Run @fn(@arg) in a child with stderr discarded; return its wait status. */
-static int run_child(void (*fn)(void *), void *arg)
-{
-	pid_t pid;
-	int status = 0;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		struct rlimit no_core = { 0, 0 };
-		int fd = open("/dev/null", O_WRONLY);
-
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		setrlimit(RLIMIT_CORE, &no_core);
-		alarm(20);	/* a hang is a failure, not a stuck suite */
-		fn(arg);
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return status;
-}
-
 static bool child_aborted(int st)
 {
 	return st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
@@ -1277,7 +1251,7 @@ static void test_dup_args(void)
 			snprintf(name, sizeof(name), "%s onto itself, %s tree",
 				 locked ? "__mt_dup" : "mtree_dup",
 				 i ? "populated" : "empty");
-			st = run_child(child_self_dup, locked ? &self_tree : NULL);
+			st = harness_run_child(child_self_dup, locked ? &self_tree : NULL);
 			child_verdict(child_exited_cleanly(st), name, st);
 			snap_free(&self_snap);
 			mtree_destroy(&self_tree);
@@ -1552,7 +1526,7 @@ static void test_cursor_state(void)
 		char name[80];
 
 		snprintf(name, sizeof(name), "%s from ma_error", err_read_name[r]);
-		st = run_child(child_err_read, (void *)(intptr_t)r);
+		st = harness_run_child(child_err_read, (void *)(intptr_t)r);
 		child_verdict(child_exited_cleanly(st), name, st);
 	}
 
@@ -1829,7 +1803,7 @@ static void test_loud(void)
 		if (cases[i].debug_only)
 			continue;
 #endif
-		st = run_child(cases[i].fn, NULL);
+		st = harness_run_child(cases[i].fn, NULL);
 		child_verdict(child_aborted(st), cases[i].what, st);
 		/* The same call with the lock held goes through. */
 		if (cases[i].has_control) {
@@ -1837,7 +1811,7 @@ static void test_loud(void)
 
 			snprintf(name, sizeof(name), "control: %s",
 				 cases[i].what);
-			st = run_child(cases[i].fn, &ext_held);
+			st = harness_run_child(cases[i].fn, &ext_held);
 			child_verdict(child_exited_cleanly(st), name, st);
 		}
 	}

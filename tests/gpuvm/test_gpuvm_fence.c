@@ -31,6 +31,7 @@
 #include <mapletree/gpuvm.h>
 
 #include "harness.h"
+#include "harness_child.h"
 
 static long env_long(const char *name, long def)
 {
@@ -798,31 +799,17 @@ static void test_signalling_nesting(void)
 	 * the child below). */
 }
 
-/* Runs in a forked child: exits 0 if it returns normally. */
+/* Run @arg, a void (*)(void), in a child (see harness_run_child()). */
+static void call_void(void *arg)
+{
+	void (**fn)(void) = arg;
+
+	(*fn)();
+}
+
 static int run_child(void (*fn)(void))
 {
-	pid_t pid;
-	int status = 0;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		struct rlimit no_core = { 0, 0 };
-		int fd = open("/dev/null", O_WRONLY);
-
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		setrlimit(RLIMIT_CORE, &no_core);
-		alarm(20);
-		fn();
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return status;
+	return harness_run_child(call_void, &fn);
 }
 
 /* In NDEBUG builds the allocation goes through and is counted: the
