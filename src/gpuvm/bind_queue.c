@@ -65,15 +65,6 @@ static struct gpuva *va_new(struct gpuvm *vm)
 				   calloc(1, sizeof(struct gpuva));
 }
 
-/* Free a mapping that was never published. */
-static void va_discard(struct gpuvm *vm, struct gpuva *va)
-{
-	if (vm->ops->va_free)
-		vm->ops->va_free(va);
-	else
-		free(va);
-}
-
 static struct gpuva *pool_take(struct bind_job *job)
 {
 	return job->pool_used < job->nr_pool ? job->pool[job->pool_used++] :
@@ -160,7 +151,7 @@ static void job_free(struct gpuvm *vm, struct bind_job *job)
 	unsigned int i;
 
 	for (i = job->pool_used; i < job->nr_pool; i++)
-		va_discard(vm, job->pool[i]);
+		gpuvm_va_free(vm, job->pool[i]);
 	for (i = 0; job->vm_bos && i < job->nr_reqs; i++)
 		gpuvm_bo_put(job->vm_bos[i]);
 	for (i = 0; job->ops && i < job->nr_reqs; i++)
@@ -306,7 +297,7 @@ static int staged_map(struct gpuvm *vm, const struct gpuva_op_map *map)
 	if (ret) {
 		gpuvm_bo_put(vm_bo);
 		if (va)
-			va_discard(vm, va);
+			gpuvm_va_free(vm, va);
 		return ret;
 	}
 	if (vm_bo) {
@@ -326,9 +317,9 @@ static int staged_remap(struct gpuvm *vm, const struct gpuva_op_remap *remap)
 
 	if (ret) {
 		if (prev)
-			va_discard(vm, prev);
+			gpuvm_va_free(vm, prev);
 		if (next)
-			va_discard(vm, next);
+			gpuvm_va_free(vm, next);
 		return ret;
 	}
 	if (old->vm_bo) {

@@ -11,9 +11,6 @@
 _Static_assert(sizeof(unsigned long) == sizeof(uint64_t),
 	       "the VA manager needs 64-bit tree indices");
 
-#define gpuvm_container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-
 /* One past the last address of [addr, addr + range); the range is valid. */
 static inline uint64_t va_end(const struct gpuva *va)
 {
@@ -28,6 +25,9 @@ static inline void *gpuvm_zalloc(size_t size)
 {
 	return mt_alloc_check() ? NULL : calloc(1, size);
 }
+
+/* Free a mapping no reader can hold (never published, or after RCU). */
+void gpuvm_va_free(struct gpuvm *vm, struct gpuva *va);
 
 /* Abort with a message unless the caller holds @vm's lock. */
 void gpuvm_assert_locked(struct gpuvm *vm, const char *func);
@@ -84,7 +84,7 @@ static inline void gpuvm_call_rcu(struct gpuvm_rcu_head *head,
 }
 
 #define gpuvm_rcu_owner(head, type, member) \
-	gpuvm_container_of((struct gpuvm_rcu_head *)(head), type, member)
+	caa_container_of((struct gpuvm_rcu_head *)(head), type, member)
 
 /* The mapping an entry of the tree stands for: NULL for placeholders. */
 static inline struct gpuva *gpuvm_entry_va(void *entry)

@@ -178,7 +178,7 @@ struct fn_emitter {
 
 static int emit_fn(struct sm_emitter *em, struct gpuva_op *op)
 {
-	struct fn_emitter *f = gpuvm_container_of(em, struct fn_emitter, em);
+	struct fn_emitter *f = caa_container_of(em, struct fn_emitter, em);
 
 	return f->fn(f->priv, op);
 }

@@ -21,7 +21,7 @@ _Static_assert(sizeof(struct rcu_head) <= sizeof(struct gpuvm_rcu_head),
 
 /* ---- Freeing mappings after readers are done ---------------------------- */
 
-static void va_free_now(struct gpuvm *vm, struct gpuva *va)
+void gpuvm_va_free(struct gpuvm *vm, struct gpuva *va)
 {
 	if (vm && vm->ops->va_free)
 		vm->ops->va_free(va);
@@ -42,7 +42,7 @@ static void va_free_batch_cb(struct rcu_head *head)
 	while (va) {
 		struct gpuva *next = (struct gpuva *)va->bo_entry.next;
 
-		va_free_now(va->vm, va);
+		gpuvm_va_free(va->vm, va);
 		va = next;
 	}
 }
@@ -71,7 +71,7 @@ static void flush_frees(struct gpuvm *vm)
 
 static struct gpuvm *lock_vm(void *lock)
 {
-	return gpuvm_container_of(lock, struct gpuvm, lock);
+	return caa_container_of(lock, struct gpuvm, lock);
 }
 
 static void note_owner(struct gpuvm *vm)
