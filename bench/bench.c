@@ -198,6 +198,30 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+double bench_median(double *v, size_t nv)
+{
+	qsort(v, nv, sizeof(*v), cmp_double);
+	return nv % 2 ? v[nv / 2] : (v[nv / 2 - 1] + v[nv / 2]) / 2;
+}
+
+void *bench_xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (!p)
+		bench_fail("out of memory (%zu bytes)", size);
+	return p;
+}
+
+void *bench_xcalloc(size_t count, size_t size)
+{
+	void *p = calloc(count ? count : 1, size);
+
+	if (!p)
+		bench_fail("out of memory (%zu x %zu bytes)", count, size);
+	return p;
+}
+
 struct stats {
 	double median, min, max;
 	bool valid;
@@ -301,15 +325,6 @@ struct run_data {
 	uint64_t seed;
 };
 
-static void *xmalloc(size_t size)
-{
-	void *p = malloc(size ? size : 1);
-
-	if (!p)
-		bench_fail("out of memory (%zu bytes)", size);
-	return p;
-}
-
 static void shuffle(uint32_t *a, unsigned long n, struct rng *r)
 {
 	for (unsigned long i = 0; i < n; i++)
@@ -335,12 +350,12 @@ static void run_data_init(struct run_data *d, int layout, uint64_t seed)
 	d->span = n * d->stride;
 	rng_seed(&r, seed);
 
-	d->insert_order = xmalloc(n * sizeof(*d->insert_order));
+	d->insert_order = bench_xmalloc(n * sizeof(*d->insert_order));
 	shuffle(d->insert_order, n, &r);
 
-	d->hit_index = xmalloc(n * sizeof(*d->hit_index));
-	d->hit_id = xmalloc(n * sizeof(*d->hit_id));
-	d->miss_index = xmalloc(n * sizeof(*d->miss_index));
+	d->hit_index = bench_xmalloc(n * sizeof(*d->hit_index));
+	d->hit_id = bench_xmalloc(n * sizeof(*d->hit_id));
+	d->miss_index = bench_xmalloc(n * sizeof(*d->miss_index));
 	for (unsigned long k = 0; k < n; k++) {
 		unsigned long i = (unsigned long)rng_below(&r, n);
 
@@ -361,16 +376,16 @@ static void run_data_init(struct run_data *d, int layout, uint64_t seed)
 		}
 	}
 
-	perm = xmalloc(n * sizeof(*perm));
+	perm = bench_xmalloc(n * sizeof(*perm));
 	shuffle(perm, n, &r);
-	d->erase_index = xmalloc(n * sizeof(*d->erase_index));
+	d->erase_index = bench_xmalloc(n * sizeof(*d->erase_index));
 	d->erase_id = perm;
 	for (unsigned long k = 0; k < n; k++)
 		d->erase_index[k] = perm[k] * d->stride +
 				    (unsigned long)rng_below(&r, RANGE_LEN);
 
-	d->store_first = xmalloc(cfg.stores * sizeof(*d->store_first));
-	d->store_len = xmalloc(cfg.stores * sizeof(*d->store_len));
+	d->store_first = bench_xmalloc(cfg.stores * sizeof(*d->store_first));
+	d->store_len = bench_xmalloc(cfg.stores * sizeof(*d->store_len));
 	for (unsigned long k = 0; k < cfg.stores; k++) {
 		d->store_first[k] = (unsigned long)rng_below(&r, d->span);
 		d->store_len[k] = (uint8_t)rng_below(&r, 64);
@@ -385,7 +400,7 @@ static void run_data_model(struct run_data *d)
 	if (d->model)
 		return;
 	d->model_size = d->span + 64;
-	d->model = xmalloc(d->model_size * sizeof(*d->model));
+	d->model = bench_xmalloc(d->model_size * sizeof(*d->model));
 	for (unsigned long key = 0; key < d->model_size; key++)
 		d->model[key] = EMPTY_ID;
 	for (unsigned long i = 0; i < n; i++)
@@ -1259,7 +1274,7 @@ static void parse_args(int argc, char **argv)
  */
 static struct plot_figure *collect_figures(size_t *count)
 {
-	struct plot_figure *f = xmalloc(nr_results * sizeof(*f));
+	struct plot_figure *f = bench_xmalloc(nr_results * sizeof(*f));
 	size_t nf = 0;
 
 	for (int w = 0; w < NR_WORKLOADS; w++) {

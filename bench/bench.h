@@ -104,6 +104,13 @@ struct plot_figure {
 int plot_write(const char *dir, const struct plot_figure *f, size_t count);
 
 /* Prints "verification failed: ..." on stderr and aborts. */
+/* The median of @v (sorted in place). */
+double bench_median(double *v, size_t nv);
+
+/* malloc() and calloc() that end the run with a message when out of memory. */
+void *bench_xmalloc(size_t size);
+void *bench_xcalloc(size_t count, size_t size);
+
 void bench_fail(const char *fmt, ...)
 	__attribute__((__format__(__printf__, 1, 2), __noreturn__));
 

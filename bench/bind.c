@@ -251,34 +251,10 @@ static double last(const struct figure *f)
 	return f->v[f->nv - 1];
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts @v in place. */
-static double median(double *v, size_t nv)
-{
-	qsort(v, nv, sizeof(*v), cmp_double);
-	return nv % 2 ? v[nv / 2] : (v[nv / 2 - 1] + v[nv / 2]) / 2;
-}
-
 /* The 90th percentile of @v, already sorted. */
 static double p90(const double *v, size_t nv)
 {
 	return v[(size_t)(0.9 * (double)(nv - 1))];
-}
-
-static void *xcalloc(size_t count, size_t size)
-{
-	void *p = calloc(count ? count : 1, size);
-
-	if (!p)
-		bench_fail("bind: out of memory (%zu x %zu bytes)", count,
-			   size);
-	return p;
 }
 
 static size_t nodes_live(void)
@@ -439,7 +415,7 @@ static const struct gpuvm_ops bench_vm_ops = {
 
 static struct space *space_create(unsigned long n)
 {
-	struct space *s = xcalloc(1, sizeof(*s));
+	struct space *s = bench_xcalloc(1, sizeof(*s));
 	unsigned long mapped = 0, k = 0;
 	int ret;
 
@@ -447,10 +423,10 @@ static struct space *space_create(unsigned long n)
 	s->slots = n + (n + 7) / 8;
 	s->per_cluster = (s->slots + NR_CLUSTERS - 1) / NR_CLUSTERS;
 	s->bo_slots = (s->slots + NR_BOS - 1) / NR_BOS;
-	s->m_bo = xcalloc(s->slots, sizeof(*s->m_bo));
-	s->m_off = xcalloc(s->slots, sizeof(*s->m_off));
-	s->list = xcalloc(s->slots, sizeof(*s->list));
-	s->pos = xcalloc(s->slots, sizeof(*s->pos));
+	s->m_bo = bench_xcalloc(s->slots, sizeof(*s->m_bo));
+	s->m_off = bench_xcalloc(s->slots, sizeof(*s->m_off));
+	s->list = bench_xcalloc(s->slots, sizeof(*s->list));
+	s->pos = bench_xcalloc(s->slots, sizeof(*s->pos));
 
 	mt_rcu_barrier(NULL);
 	s->live0 = nodes_live();
@@ -458,7 +434,7 @@ static struct space *space_create(unsigned long n)
 			 &bench_vm_ops);
 	if (ret)
 		bench_fail("bind: gpuvm_init returned %d", ret);
-	s->bo = xcalloc(NR_BOS, sizeof(*s->bo));
+	s->bo = bench_xcalloc(NR_BOS, sizeof(*s->bo));
 	for (unsigned long b = 0; b < NR_BOS; b++) {
 		gpuvm_bo_handle_init(&s->bo[b].h, s->bo_slots * MAP_SIZE,
 				     &s->vm);
@@ -474,7 +450,7 @@ static struct space *space_create(unsigned long n)
 
 		if (j % HOLE_EVERY == HOLE_EVERY - 1 || mapped == n)
 			continue;
-		va = xcalloc(1, sizeof(*va));
+		va = bench_xcalloc(1, sizeof(*va));
 		gpuva_init(va, slot_addr(s, j), MAP_SIZE, &bo->h,
 			   (uint64_t)(j / NR_BOS) * MAP_SIZE);
 		ret = gpuva_insert(&s->vm, va);
@@ -706,7 +682,7 @@ enum thr_fig {
 static unsigned long throughput(struct space *s, struct rng *r,
 				enum gpuvm_bind_mode mode, double out[NR_TH])
 {
-	struct gpuvm_bind_req *reqs = xcalloc(JOB_REQS, sizeof(*reqs));
+	struct gpuvm_bind_req *reqs = bench_xcalloc(JOB_REQS, sizeof(*reqs));
 	struct gpuvm_fence *ring[INFLIGHT] = { NULL };
 	struct run_ctx ctx = { 0 };
 	struct gpuvm_bind_queue *q;
@@ -806,7 +782,7 @@ static void gen_inside(struct space *s, struct rng *r, unsigned int k,
 static void memory(struct space *s, struct rng *r, double out[NR_MF])
 {
 	const unsigned long pending = INFLIGHT * JOB_REQS;
-	struct gpuvm_bind_req *reqs = xcalloc(pending, sizeof(*reqs));
+	struct gpuvm_bind_req *reqs = bench_xcalloc(pending, sizeof(*reqs));
 	struct gpuvm_fence *f[INFLIGHT];
 	struct gpuvm_bind_stats st;
 	struct mt_reservation res;
@@ -1033,8 +1009,8 @@ enum lat_fig {
 static void latency(struct space *s, struct rng *r, uint64_t seed,
 		    double out[NR_LF])
 {
-	struct gpuvm_fence **f = xcalloc(PRESUBMIT_MAX, sizeof(*f));
-	struct gpuvm_bind_req *reqs = xcalloc(JOB_REQS, sizeof(*reqs));
+	struct gpuvm_fence **f = bench_xcalloc(PRESUBMIT_MAX, sizeof(*f));
+	struct gpuvm_bind_req *reqs = bench_xcalloc(JOB_REQS, sizeof(*reqs));
 	struct lat_shared sh = { .s = s, .seed = seed };
 	unsigned long jobs = PRESUBMIT_FIRST, reqs3 = 0, reqs2 = 0;
 	uint64_t ns3 = 0, ns2 = 0, ns;
@@ -1044,7 +1020,7 @@ static void latency(struct space *s, struct rng *r, uint64_t seed,
 	pthread_t th;
 
 	for (int k = 0; k < NR_LKK; k++)
-		sh.ns[k] = xcalloc(LAT_CAP, sizeof(double));
+		sh.ns[k] = bench_xcalloc(LAT_CAP, sizeof(double));
 	q = queue_create(s, GPUVM_BIND_IMMEDIATE, &ctx, true);
 	if (pthread_create(&th, NULL, reader, &sh))
 		bench_fail("bind: cannot create the reader thread");
@@ -1070,7 +1046,7 @@ static void latency(struct space *s, struct rng *r, uint64_t seed,
 		if (!sh.nr[k])
 			bench_fail("bind: no lookup batch fit in a phase of "
 				   "kind %d", k);
-		med[k] = median(sh.ns[k], sh.nr[k]);
+		med[k] = bench_median(sh.ns[k], sh.nr[k]);
 		hi[k] = p90(sh.ns[k], sh.nr[k]);
 	}
 	out[LF_IDLE3] = med[LK_IDLE3];
@@ -1162,7 +1138,7 @@ static void print_result_line(const struct fig_desc *d, struct figure *f)
 		[U_RATE] = "req_per_s", [U_COUNT] = "count",
 	};
 
-	f->med = median(f->v, f->nv);
+	f->med = bench_median(f->v, f->nv);
 	printf("result workload=bind_%s structure=gpuvm-%s n=%lu %s=%.2f "
 	       "min=%.2f max=%.2f\n", d->key, d->mode, f->n, key[d->unit],
 	       f->med, f->v[0], f->v[f->nv - 1]);
@@ -1228,7 +1204,7 @@ void run_bind(unsigned long n, unsigned int runs, uint64_t seed)
 	small = n / SMALL_DIV < MIN_N ? MIN_N : n / SMALL_DIV;
 	for (int k = 0; k < NR_SIZES; k++)
 		for (int j = 0; j < NR_BF; j++) {
-			bfig[k][j].v = xcalloc(runs, sizeof(double));
+			bfig[k][j].v = bench_xcalloc(runs, sizeof(double));
 			bfig[k][j].nv = 0;
 		}
 	for (unsigned int run = 0; run < runs; run++) {

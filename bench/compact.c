@@ -111,29 +111,6 @@ static const struct figure rfig_proto[NR_READER] = {
 		"on the CPU", 1, NULL, 0 },
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts @v in place. */
-static double median(double *v, size_t nv)
-{
-	qsort(v, nv, sizeof(*v), cmp_double);
-	return nv % 2 ? v[nv / 2] : (v[nv / 2 - 1] + v[nv / 2]) / 2;
-}
-
-static void *xcalloc(size_t count, size_t size)
-{
-	void *p = calloc(count ? count : 1, size);
-
-	if (!p)
-		bench_fail("out of memory (%zu x %zu bytes)", count, size);
-	return p;
-}
-
 /*
  * The calling thread's CPU time: compaction sleeps while it waits for a
  * grace period, so its wall time alone would not say what it costs.
@@ -159,7 +136,7 @@ struct survivors {
 static void build_fragmented(struct survivors *a, unsigned long n,
 			     uint64_t seed)
 {
-	uint32_t *perm = xcalloc(n, sizeof(*perm));
+	uint32_t *perm = bench_xcalloc(n, sizeof(*perm));
 	unsigned long nerase = n - n / KEEP_ONE_IN, bad = 0;
 	struct rng r;
 
@@ -186,7 +163,7 @@ static void build_fragmented(struct survivors *a, unsigned long n,
 		bench_fail("compact: %lu erases returned the wrong entry", bad);
 	/* The tail of the permutation is what survives. */
 	a->nr = n - nerase;
-	a->id = xcalloc(a->nr, sizeof(*a->id));
+	a->id = bench_xcalloc(a->nr, sizeof(*a->id));
 	memcpy(a->id, perm + nerase, a->nr * sizeof(*a->id));
 	a->n = n;
 	free(perm);
@@ -205,7 +182,7 @@ static int cmp_u32(const void *a, const void *b)
  */
 static void check_survivors(struct survivors *a, const char *who)
 {
-	uint32_t *sorted = xcalloc(a->nr, sizeof(*sorted));
+	uint32_t *sorted = bench_xcalloc(a->nr, sizeof(*sorted));
 	MA_STATE(mas, &a->mt, 0, 0);
 	unsigned long k = 0, bad = 0;
 	void *entry;
@@ -256,7 +233,7 @@ static int cmp_ptr(const void *a, const void *b)
 static void **leaf_set(struct maple_tree *mt, unsigned long *nr)
 {
 	unsigned long cap = 1024, k = 0;
-	void **leaf = xcalloc(cap, sizeof(*leaf));
+	void **leaf = bench_xcalloc(cap, sizeof(*leaf));
 	MA_STATE(mas, mt, 0, 0);
 	void *entry;
 
@@ -312,7 +289,7 @@ static void churn_init(struct churn *b, unsigned long m, uint64_t seed)
 	/* Small rounds, so the loop compacts many times per phase. */
 	b->win = m / 10 ? m / 10 : 1;
 	b->next = 0;
-	b->present = xcalloc(m, sizeof(*b->present));
+	b->present = bench_xcalloc(m, sizeof(*b->present));
 	b->nr = 0;
 	rng_seed(&b->r, seed);
 }
@@ -498,7 +475,7 @@ static void phase(struct rd_shared *sh, struct churn *b, unsigned int readers,
 		  enum phase_mode mode, unsigned int duration_ms,
 		  uint64_t seed, struct phase_out *out)
 {
-	struct rd_thread *th = xcalloc(readers, sizeof(*th));
+	struct rd_thread *th = bench_xcalloc(readers, sizeof(*th));
 	struct timespec nap = {
 		.tv_sec = duration_ms / 1000,
 		.tv_nsec = (long)(duration_ms % 1000) * 1000000L,
@@ -661,7 +638,7 @@ static int prec_of(const struct figure *f)
 static double print_figure(struct figure *f, unsigned long n,
 			   unsigned int readers)
 {
-	double med = median(f->v, f->nv);
+	double med = bench_median(f->v, f->nv);
 	int p = prec_of(f);
 
 	printf("result workload=compact_%s structure=maple-rcu n=%lu",
@@ -732,13 +709,13 @@ void run_compact(unsigned long n, unsigned int runs, unsigned int duration_ms,
 	struct survivors a;
 
 	for (int k = 0; k < NR_SHRINK; k++) {
-		sfig[k].v = xcalloc(runs, sizeof(double));
+		sfig[k].v = bench_xcalloc(runs, sizeof(double));
 		sfig[k].nv = 0;
 	}
 	for (size_t rc = 0; rc < NR_RC; rc++) {
 		for (int k = 0; k < NR_READER; k++) {
 			rfig[rc][k] = rfig_proto[k];
-			rfig[rc][k].v = xcalloc(runs, sizeof(double));
+			rfig[rc][k].v = bench_xcalloc(runs, sizeof(double));
 		}
 	}
 	for (unsigned int run = 0; run < runs; run++) {

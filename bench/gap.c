@@ -102,29 +102,6 @@ static void put(enum figure_id f, unsigned long n, double value)
 	fig[f].v[fig[f].nv++] = value;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts @v in place. */
-static double median(double *v, size_t nv)
-{
-	qsort(v, nv, sizeof(*v), cmp_double);
-	return nv % 2 ? v[nv / 2] : (v[nv / 2 - 1] + v[nv / 2]) / 2;
-}
-
-static void *xcalloc(size_t count, size_t size)
-{
-	void *p = calloc(count ? count : 1, size);
-
-	if (!p)
-		bench_fail("out of memory (%zu x %zu bytes)", count, size);
-	return p;
-}
-
 /* ---- Trees -------------------------------------------------------------- */
 
 /*
@@ -217,8 +194,8 @@ static void alloc_random(unsigned long n, uint64_t seed)
 {
 	unsigned long nfree = (n + 2) / 3;	/* ids 0, 3, 6, ... */
 	unsigned long ids = n + nfree, bad = 0, nholes = 0;
-	unsigned long *start = xcalloc(ids, sizeof(*start));
-	uint32_t *size = xcalloc(ids, sizeof(*size));
+	unsigned long *start = bench_xcalloc(ids, sizeof(*start));
+	uint32_t *size = bench_xcalloc(ids, sizeof(*size));
 	struct maple_tree mt;
 	struct holes h;
 	uint64_t t0, t1;
@@ -258,8 +235,8 @@ static void alloc_random(unsigned long n, uint64_t seed)
 	/* The reference placement, before start[] of the freed ids is lost. */
 	for (h.leaves = 1; h.leaves < nfree; h.leaves *= 2)
 		;
-	h.max = xcalloc(2 * h.leaves, sizeof(*h.max));
-	h.first = xcalloc(h.leaves, sizeof(*h.first));
+	h.max = bench_xcalloc(2 * h.leaves, sizeof(*h.max));
+	h.first = bench_xcalloc(h.leaves, sizeof(*h.first));
 	h.end = start[n - 1] + size[n - 1];
 	for (unsigned long id = 0; id < n; id += 3) {
 		if (id == n - 1) {
@@ -320,11 +297,11 @@ static void scaling_at(unsigned long live, uint64_t seed, double *alloc_ns,
 	const unsigned long chunk = live < 100 ? live : 100;
 	const unsigned long chunks = SCALE_PAIRS / chunk;
 	unsigned long ids = live + 2 * chunks * chunk, next = live;
-	unsigned long *start = xcalloc(ids, sizeof(*start));
-	uint32_t *size = xcalloc(ids, sizeof(*size));
-	unsigned long *live_id = xcalloc(live, sizeof(*live_id));
-	double *a_ns = xcalloc(chunks, sizeof(*a_ns));
-	double *l_ns = xcalloc(chunks, sizeof(*l_ns));
+	unsigned long *start = bench_xcalloc(ids, sizeof(*start));
+	uint32_t *size = bench_xcalloc(ids, sizeof(*size));
+	unsigned long *live_id = bench_xcalloc(live, sizeof(*live_id));
+	double *a_ns = bench_xcalloc(chunks, sizeof(*a_ns));
+	double *l_ns = bench_xcalloc(chunks, sizeof(*l_ns));
 	unsigned long victim[100], at[100];
 	uint32_t want[100];
 	uint64_t t0, t1;
@@ -396,8 +373,8 @@ static void scaling_at(unsigned long live, uint64_t seed, double *alloc_ns,
 	}
 	check_spans(&mt, start, size, ids, live, "alloc_scaling");
 	tree_release(&mt);
-	*alloc_ns = median(a_ns, chunks);
-	*load_ns = median(l_ns, chunks);
+	*alloc_ns = bench_median(a_ns, chunks);
+	*load_ns = bench_median(l_ns, chunks);
 	free(start);
 	free(size);
 	free(live_id);
@@ -443,9 +420,9 @@ static const struct {
 static void alloc_aligned(uint64_t seed)
 {
 	unsigned long ids = 2 * ALIGNED_LIVE + ALIGNED_BATCH;
-	unsigned long *start = xcalloc(ids, sizeof(*start));
-	uint32_t *size = xcalloc(ids, sizeof(*size));
-	unsigned long *order = xcalloc(2 * ALIGNED_LIVE, sizeof(*order));
+	unsigned long *start = bench_xcalloc(ids, sizeof(*start));
+	uint32_t *size = bench_xcalloc(ids, sizeof(*size));
+	unsigned long *order = bench_xcalloc(2 * ALIGNED_LIVE, sizeof(*order));
 	const unsigned long base = 2 * ALIGNED_LIVE;	/* batch ids */
 	struct maple_tree mt;
 	struct rng r;
@@ -641,7 +618,7 @@ static void print_results(unsigned int runs, uint64_t seed)
 
 	for (int f = 0; f < NR_FIGURES; f++) {
 		/* Sorted from here on: v[0] is the min. */
-		med[f] = median(fig[f].v, fig[f].nv);
+		med[f] = bench_median(fig[f].v, fig[f].nv);
 		printf("result workload=gap_%s structure=maple-rcu n=%lu "
 		       "%s=%.2f min=%.2f max=%.2f\n", fig[f].workload,
 		       fig[f].n, fig[f].ratio ? "ratio" : "ns_per_op", med[f],
@@ -665,7 +642,7 @@ static void print_results(unsigned int runs, uint64_t seed)
 void run_gap(unsigned long n, unsigned int runs, uint64_t seed)
 {
 	for (int f = 0; f < NR_FIGURES; f++) {
-		fig[f].v = xcalloc(runs, sizeof(*fig[f].v));
+		fig[f].v = bench_xcalloc(runs, sizeof(*fig[f].v));
 		fig[f].nv = 0;
 	}
 	for (unsigned int run = 0; run < runs; run++) {

@@ -205,39 +205,6 @@ static double last(const struct figure *f)
 	return f->v[f->nv - 1];
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts @v in place. */
-static double median(double *v, size_t nv)
-{
-	qsort(v, nv, sizeof(*v), cmp_double);
-	return nv % 2 ? v[nv / 2] : (v[nv / 2 - 1] + v[nv / 2]) / 2;
-}
-
-static void *xmalloc(size_t size)
-{
-	void *p = malloc(size ? size : 1);
-
-	if (!p)
-		bench_fail("gpuvm: out of memory (%zu bytes)", size);
-	return p;
-}
-
-static void *xcalloc(size_t count, size_t size)
-{
-	void *p = calloc(count ? count : 1, size);
-
-	if (!p)
-		bench_fail("gpuvm: out of memory (%zu x %zu bytes)", count,
-			   size);
-	return p;
-}
-
 /* ---- The VA space ------------------------------------------------------- */
 
 struct bench_bo {
@@ -293,7 +260,7 @@ static struct bench_bo *cover_bo(struct space *s, unsigned long i)
 
 static struct gpuva *new_va(void)
 {
-	return xmalloc(sizeof(struct gpuva));
+	return bench_xmalloc(sizeof(struct gpuva));
 }
 
 /* Apply one op as a driver does (callback or list form). */
@@ -410,7 +377,7 @@ static struct space *space_create(enum space_id sp, unsigned long n,
 				  unsigned int flags)
 {
 	struct figure *f = sfig[sp];
-	struct space *s = xcalloc(1, sizeof(*s));
+	struct space *s = bench_xcalloc(1, sizeof(*s));
 	unsigned long per = (n + NR_CLUSTERS - 1) / NR_CLUSTERS;
 	uint64_t bo_size, t0, t1;
 	size_t live0;
@@ -430,7 +397,7 @@ static struct space *space_create(enum space_id sp, unsigned long n,
 			 &bench_vm_ops);
 	if (ret)
 		bench_fail("gpuvm: gpuvm_init returned %d", ret);
-	s->bo = xcalloc(NR_BOS, sizeof(*s->bo));
+	s->bo = bench_xcalloc(NR_BOS, sizeof(*s->bo));
 	for (unsigned long b = 0; b < NR_BOS; b++) {
 		gpuvm_bo_handle_init(&s->bo[b].h, bo_size, &s->vm);
 		ret = gpuvm_bo_obtain(&s->vm, &s->bo[b].h, &s->bo[b].vm_bo);
@@ -650,7 +617,7 @@ static double lookup_batch(struct space *s, struct rng *r,
  */
 static void lookups(struct space *s, struct rng *r, double med[NR_LK])
 {
-	double *ns = xcalloc(NR_LK * LOOKUP_BATCHES, sizeof(*ns));
+	double *ns = bench_xcalloc(NR_LK * LOOKUP_BATCHES, sizeof(*ns));
 
 	for (unsigned long b = 0; b < LOOKUP_BATCHES; b++)
 		for (unsigned int k = 0; k < NR_LK; k++) {
@@ -660,7 +627,7 @@ static void lookups(struct space *s, struct rng *r, double med[NR_LK])
 				lookup_batch(s, r, (enum lookup_form)form);
 		}
 	for (unsigned int form = 0; form < NR_LK; form++)
-		med[form] = median(ns + form * LOOKUP_BATCHES, LOOKUP_BATCHES);
+		med[form] = bench_median(ns + form * LOOKUP_BATCHES, LOOKUP_BATCHES);
 	free(ns);
 }
 
@@ -836,7 +803,7 @@ static double unmap_mid_one(struct space *s, unsigned long i)
  */
 static void mutations(enum space_id sp, struct space *s, struct rng *r)
 {
-	double *ns = xcalloc((NR_MK + 2) * MUT_OPS, sizeof(*ns));
+	double *ns = bench_xcalloc((NR_MK + 2) * MUT_OPS, sizeof(*ns));
 	struct figure *f = sfig[sp];
 	double t[3];
 
@@ -874,18 +841,18 @@ static void mutations(enum space_id sp, struct space *s, struct rng *r)
 	if (mt_validate(gpuvm_tree(&s->vm)))
 		bench_fail("gpuvm: mt_validate failed after the mutations");
 	gpuvm_unlock(&s->vm);
-	put(&f[SF_SPLIT], s->n, median(ns + MK_SPLIT * MUT_OPS, MUT_OPS));
+	put(&f[SF_SPLIT], s->n, bench_median(ns + MK_SPLIT * MUT_OPS, MUT_OPS));
 	put(&f[SF_SPLIT_CREATE], s->n,
-	    median(ns + MK_SPLIT_PHASES * MUT_OPS, MUT_OPS));
-	put(&f[SF_SPLIT_APPLY], s->n, median(ns + NR_MK * MUT_OPS, MUT_OPS));
+	    bench_median(ns + MK_SPLIT_PHASES * MUT_OPS, MUT_OPS));
+	put(&f[SF_SPLIT_APPLY], s->n, bench_median(ns + NR_MK * MUT_OPS, MUT_OPS));
 	put(&f[SF_SPLIT_FREE], s->n,
-	    median(ns + (NR_MK + 1) * MUT_OPS, MUT_OPS));
-	put(&f[SF_SPLIT_CB], s->n, median(ns + MK_SPLIT_CB * MUT_OPS, MUT_OPS));
-	put(&f[SF_COVER16], s->n, median(ns + MK_COVER16 * MUT_OPS, MUT_OPS));
+	    bench_median(ns + (NR_MK + 1) * MUT_OPS, MUT_OPS));
+	put(&f[SF_SPLIT_CB], s->n, bench_median(ns + MK_SPLIT_CB * MUT_OPS, MUT_OPS));
+	put(&f[SF_COVER16], s->n, bench_median(ns + MK_COVER16 * MUT_OPS, MUT_OPS));
 	put(&f[SF_COVER16_PER_OP], s->n,
 	    last(&f[SF_COVER16]) / (double)(GROUP + 1));
 	put(&f[SF_UNMAP_MID], s->n,
-	    median(ns + MK_UNMAP_MID * MUT_OPS, MUT_OPS));
+	    bench_median(ns + MK_UNMAP_MID * MUT_OPS, MUT_OPS));
 	free(ns);
 }
 
@@ -894,7 +861,7 @@ static void mutations(enum space_id sp, struct space *s, struct rng *r)
 /* The cost of one now_ns(), the median of back-to-back pairs. */
 static double clock_cost(void)
 {
-	double *ns = xcalloc(CLOCK_SAMPLES, sizeof(*ns));
+	double *ns = bench_xcalloc(CLOCK_SAMPLES, sizeof(*ns));
 	double med;
 
 	for (unsigned long k = 0; k < CLOCK_SAMPLES; k++) {
@@ -902,7 +869,7 @@ static double clock_cost(void)
 
 		ns[k] = (double)(t1 - t0);
 	}
-	med = median(ns, CLOCK_SAMPLES);
+	med = bench_median(ns, CLOCK_SAMPLES);
 	free(ns);
 	return med;
 }
@@ -919,7 +886,7 @@ static double clock_cost(void)
 static double memory_cost(struct rng *r)
 {
 	const unsigned long lines = CHASE_BYTES / 64, stride = 64 / sizeof(size_t);
-	size_t *cell = xmalloc(CHASE_BYTES), pos = 0;
+	size_t *cell = bench_xmalloc(CHASE_BYTES), pos = 0;
 	uint64_t t0, t1;
 
 	/* Sattolo's shuffle: one cycle through every line. */
@@ -993,7 +960,7 @@ static void print_result_line(const char *structure, const struct fig_desc *d,
 		[U_NS] = "ns_per_op", [U_BYTES] = "bytes", [U_RATIO] = "ratio",
 	};
 
-	f->med = median(f->v, f->nv);
+	f->med = bench_median(f->v, f->nv);
 	printf("result workload=gpuvm_%s structure=%s n=%lu %s=%.2f min=%.2f "
 	       "max=%.2f\n", d->key, structure, f->n, key[d->unit], f->med,
 	       f->v[0], f->v[f->nv - 1]);
@@ -1070,16 +1037,16 @@ void run_gpuvm(unsigned long n, unsigned int runs, uint64_t seed)
 	small = n / 10 < MIN_N ? MIN_N : n / 10;
 	for (int k = 0; k < NR_SPACES; k++)
 		for (int j = 0; j < NR_SF; j++) {
-			sfig[k][j].v = xcalloc(runs, sizeof(double));
+			sfig[k][j].v = bench_xcalloc(runs, sizeof(double));
 			sfig[k][j].nv = 0;
 		}
 	for (int j = 0; j < NR_RF; j++) {
-		rfig[j].v = xcalloc(runs, sizeof(double));
+		rfig[j].v = bench_xcalloc(runs, sizeof(double));
 		rfig[j].nv = 0;
 	}
-	clock_fig.v = xcalloc(runs, sizeof(double));
+	clock_fig.v = bench_xcalloc(runs, sizeof(double));
 	clock_fig.nv = 0;
-	memory_fig.v = xcalloc(runs, sizeof(double));
+	memory_fig.v = bench_xcalloc(runs, sizeof(double));
 	memory_fig.nv = 0;
 
 	for (unsigned int run = 0; run < runs; run++) {
