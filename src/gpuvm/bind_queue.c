@@ -508,14 +508,6 @@ struct immediate_run {
 	unsigned int req;
 };
 
-static void va_fill(struct gpuva *va, struct gpuvm *vm,
-		    const struct gpuva_op_map *map)
-{
-	gpuva_init(va, map->va.addr, map->va.range, map->bo, map->bo_offset);
-	va->flags = map->flags;
-	va->vm = vm;
-}
-
 /*
  * A new mapping from the reservation, filled in before it is stored so
  * readers see it whole, over whole slots. NULL if the reservation or the
@@ -528,7 +520,7 @@ static struct gpuva *run_new(struct bind_job *job, struct gpuvm *vm,
 
 	if (!va)
 		return NULL;
-	va_fill(va, vm, map);
+	gpuvm_va_from_op(va, vm, map);
 	if (gpuvm_replace_slots(vm, map->va.addr, map->va.range, va))
 		return NULL;
 	return va;

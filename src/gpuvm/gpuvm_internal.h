@@ -26,6 +26,10 @@ static inline void *gpuvm_zalloc(size_t size)
 	return mt_alloc_check() ? NULL : calloc(1, size);
 }
 
+/* Fill in @va from @op, as a mapping of @vm (NULL: not inserted yet). */
+void gpuvm_va_from_op(struct gpuva *va, struct gpuvm *vm,
+		      const struct gpuva_op_map *op);
+
 /* Free a mapping no reader can hold (never published, or after RCU). */
 void gpuvm_va_free(struct gpuvm *vm, struct gpuva *va);
 

@@ -3,7 +3,8 @@
  * Writing mappings into the tree: insert, remove, and the stores that
  * apply MAP, REMAP and UNMAP.
  *
- * Each mapping is one slot of the tree. Two kinds of store keep the
+ * Each mapping is one slot of the tree (or, while bind jobs that split it
+ * are pending, a run of slots: see bind_queue.c). Two kinds of store keep the
  * writes cheap and failures simple:
  *  - A store over exactly one slot that changes no boundary is written in
  *    place (the tree's exact-fit path): it needs no node and cannot fail.
@@ -321,16 +322,18 @@ void gpuva_remove(struct gpuva *va)
 
 /* ---- Applying operations ------------------------------------------------ */
 
-static void va_from_op(struct gpuva *va, const struct gpuva_op_map *op)
+void gpuvm_va_from_op(struct gpuva *va, struct gpuvm *vm,
+		      const struct gpuva_op_map *op)
 {
 	gpuva_init(va, op->va.addr, op->va.range, op->bo, op->bo_offset);
 	va->flags = op->flags;
+	va->vm = vm;
 }
 
 int gpuva_map(struct gpuvm *vm, struct gpuva *va,
 	      const struct gpuva_op_map *op)
 {
-	va_from_op(va, op);
+	gpuvm_va_from_op(va, NULL, op);
 	return gpuva_insert(vm, va);
 }
 
@@ -405,13 +408,11 @@ int gpuva_remap(struct gpuva *prev, struct gpuva *next,
 	if (ret)
 		return ret;
 	if (prev) {
-		va_from_op(prev, op->prev);
-		prev->vm = vm;
+		gpuvm_va_from_op(prev, vm, op->prev);
 		tree_replace(vm, prev->va.addr, prev->va.range, prev);
 	}
 	if (next) {
-		va_from_op(next, op->next);
-		next->vm = vm;
+		gpuvm_va_from_op(next, vm, op->next);
 		tree_replace(vm, next->va.addr, next->va.range, next);
 	}
 	/* Between two pieces in one leaf the hole frees in place; else
